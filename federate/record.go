@@ -71,15 +71,15 @@ type Link struct {
 // formats in incompatible detail, and merging only needs to tell a book from a
 // journal from a recording.
 const (
-	FormatBook      = "book"
-	FormatEbook     = "ebook"
-	FormatJournal   = "journal"
-	FormatArticle   = "article"
-	FormatVideo     = "video"
-	FormatAudio     = "audio"
-	FormatMusic     = "music-score"
-	FormatMap       = "map"
-	FormatThesis    = "thesis"
-	FormatArchive   = "archival-material"
-	FormatOther     = "other"
+	FormatBook    = "book"
+	FormatEbook   = "ebook"
+	FormatJournal = "journal"
+	FormatArticle = "article"
+	FormatVideo   = "video"
+	FormatAudio   = "audio"
+	FormatMusic   = "music-score"
+	FormatMap     = "map"
+	FormatThesis  = "thesis"
+	FormatArchive = "archival-material"
+	FormatOther   = "other"
 )
