@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sony/gobreaker/v2"
 	"golang.org/x/sync/errgroup"
@@ -356,14 +358,8 @@ func (e *Engine) callMember(ctx context.Context, m *member, q Query, w Window) (
 	}
 	if err == nil {
 		st.Status = StatusOK
+		page.Records, page.Rejected = sanitize(m.ID, page.Records, w.Offset, page.Rejected)
 		st.Hits, st.Returned, st.Rejected, st.Relaxed = page.Total, len(page.Records), page.Rejected, page.Relaxed
-		for i := range page.Records {
-			r := &page.Records[i]
-			r.Member = m.ID
-			if r.Rank == 0 {
-				r.Rank = w.Offset + i + 1
-			}
-		}
 		return page, st
 	}
 	st.Status, st.Error = classify(ctx, mctx, err)
@@ -535,4 +531,45 @@ func (s *memberStats) snapshot() Recent {
 		r.P95MS = float64(lat[(len(lat)*95)/100].Microseconds()) / 1000
 	}
 	return r
+}
+
+// sanitize makes a member's records safe to merge and encode: every string
+// valid UTF-8, member and rank set. A record without an id or a title
+// cannot be shown or requested; it is dropped and counted as rejected.
+func sanitize(memberID string, recs []Record, offset, rejected int) ([]Record, int) {
+	out := recs[:0]
+	for i, r := range recs {
+		r.RecordID = validUTF8(r.RecordID)
+		r.Title = validUTF8(r.Title)
+		if strings.TrimSpace(r.RecordID) == "" || strings.TrimSpace(r.Title) == "" {
+			rejected++
+			continue
+		}
+		r.Member = memberID
+		if r.Rank <= 0 {
+			r.Rank = offset + i + 1
+		}
+		r.Authors, r.Subjects = validUTF8s(r.Authors), validUTF8s(r.Subjects)
+		r.Publisher, r.Edition, r.Series = validUTF8(r.Publisher), validUTF8(r.Edition), validUTF8(r.Series)
+		r.Format, r.Language = validUTF8(r.Format), validUTF8(r.Language)
+		out = append(out, r)
+	}
+	return out, rejected
+}
+
+func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
+// validUTF8s returns l itself when every string is valid, else a repaired
+// copy: a connector's slices may be shared and must not be written.
+func validUTF8s(l []string) []string {
+	for i, s := range l {
+		if !utf8.ValidString(s) {
+			out := append([]string(nil), l...)
+			for j := i; j < len(out); j++ {
+				out[j] = validUTF8(out[j])
+			}
+			return out
+		}
+	}
+	return l
 }

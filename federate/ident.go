@@ -79,6 +79,10 @@ func validISBN10(d []byte) bool {
 	return sum%11 == 0
 }
 
+// ISBN13CheckDigit returns the check digit of the ISBN-13 whose first 12
+// digits are given.
+func ISBN13CheckDigit(first12 string) byte { return isbn13Check([]byte(first12)) }
+
 func isbn13Check(d []byte) byte {
 	sum := 0
 	for i, c := range d[:12] {

@@ -147,6 +147,22 @@ func NormalizeTitle(t string) string {
 	if i := strings.Index(t, ":"); i > 0 {
 		t = t[:i]
 	}
+	return fullTitle(t)
+}
+
+// fullTitle normalises a title like NormalizeTitle but keeps its subtitle:
+// what must match for a query to be "the title, exactly".
+func fullTitle(t string) string {
+	t = strings.TrimSpace(t)
+	for {
+		if n := len(t); n > 0 && (t[n-1] == ')' || t[n-1] == ']') {
+			if open := strings.LastIndexAny(t, "(["); open > 0 {
+				t = strings.TrimSpace(t[:open])
+				continue
+			}
+		}
+		break
+	}
 	if i := strings.Index(t, " / "); i > 0 {
 		t = t[:i]
 	}

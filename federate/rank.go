@@ -81,7 +81,7 @@ func Rank(results []*Result, q Query, home string, scopeSize int, explain bool) 
 		if maxFusion > 0 {
 			e.Fusion = fusion[i] / maxFusion
 		}
-		if wantTitle != "" && wantTitle == sortedWordSet(Tokens(NormalizeTitle(res.Title))) {
+		if wantTitle != "" && wantTitle == sortedWordSet(Tokens(fullTitle(res.Title))) {
 			e.Exact = 1
 		}
 		if scopeSize > 1 {

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"time"
+
+	"github.com/commonshelf/commonshelf/api"
+	"github.com/commonshelf/commonshelf/connectors"
+	"github.com/commonshelf/commonshelf/consortium"
+	"github.com/commonshelf/commonshelf/demo"
+	"github.com/commonshelf/commonshelf/federate"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// serveFlags are the flags of serve (and, in part, import).
+type serveFlags struct {
+	config  string // consortium file; "" with demo
+	demo    bool   // serve the embedded demo consortium
+	addr    string // listen address
+	dataDir string // local indexes and the demo's files
+	logJSON bool   // JSON logs instead of text
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet, withAddr bool) {
+	fs.StringVar(&f.config, "config", "", "consortium configuration `file` (YAML)")
+	fs.BoolVar(&f.demo, "demo", false, "use the embedded demo consortium (written to DATA-DIR/demo)")
+	fs.StringVar(&f.dataDir, "data-dir", "commonshelf-data", "`directory` for member indexes and the demo's files")
+	if withAddr {
+		fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen `address` host:port")
+		fs.BoolVar(&f.logJSON, "log-json", false, "write logs as JSON lines")
+	}
+}
+
+// configPath resolves --config / --demo to a configuration file.
+func (f *serveFlags) configPath() (string, error) {
+	switch {
+	case f.demo && f.config != "":
+		return "", errors.New("give either --config or --demo, not both")
+	case f.demo:
+		p, err := demo.Generate(filepath.Join(f.dataDir, "demo"))
+		if err != nil {
+			return "", fmt.Errorf("write demo consortium: %w", err)
+		}
+		return p, nil
+	case f.config != "":
+		return f.config, nil
+	}
+	return "", errors.New("--config FILE or --demo is required")
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f serveFlags
+	f.register(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "serve takes no arguments, got %q\n", fs.Args())
+		return errUsage
+	}
+	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	if f.logJSON {
+		handler = slog.NewJSONHandler(stderr, nil)
+	}
+	logger := slog.New(handler)
+
+	path, err := f.configPath()
+	if err != nil {
+		return err
+	}
+	cfg, err := consortium.Load(path)
+	if err != nil {
+		return err
+	}
+	// Listen before indexing so that a busy port is reported at once.
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", f.addr, err)
+	}
+	defer ln.Close()
+
+	members, closers, err := connectors.BuildMembers(ctx, logger, cfg, f.dataDir)
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	engine, err := federate.NewEngine(logger, federate.EngineConfig{
+		DefaultTimeout: time.Duration(cfg.Consortium.Defaults.Search.TimeoutMS) * time.Millisecond,
+		MaxTimeout:     cfg.MaxTimeout(),
+	}, federate.NewMetrics(reg), members)
+	if err != nil {
+		return err
+	}
+	srv := api.New(logger, cfg, engine, reg)
+	srv.SetReady(true)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "Commonshelf is serving %s (%d members) at http://%s/\n  try: curl 'http://%s/api/v1/search?q=hunger+games'\n",
+		cfg.Consortium.Name, len(members), ln.Addr(), ln.Addr())
+	logger.Info("serving", "addr", ln.Addr().String(), "consortium", cfg.Consortium.ID, "members", len(members))
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: commonshelf check-config FILE")
+		return errUsage
+	}
+	cfg, err := consortium.Load(args[0])
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return errors.New("the configuration has problems (listed above)")
+	}
+	fmt.Fprintf(stdout, "%s: OK\n%s\n", args[0], cfg.Summary())
+	return nil
+}

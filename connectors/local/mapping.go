@@ -1,0 +1,211 @@
+package local
+
+import (
+	"encoding/json"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	unicodetok "github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/registry"
+	index "github.com/blevesearch/bleve_index_api"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/commonshelf/commonshelf/federate"
+)
+
+// Names under which the index mapping refers to this package's analysis
+// chain. They are written into every index's stored mapping, so they must not
+// change without bumping mappingVersion.
+const (
+	foldCharFilter = "commonshelf_fold"
+	textAnalyzer   = "commonshelf_text"
+)
+
+// mappingVersion is stored in each index (internal key mappingKey). An index
+// built with another version is refused at Open: the catalogue has to be
+// re-imported into a fresh directory.
+const (
+	mappingVersion = "1"
+	mappingKey     = "commonshelf.local.mapping"
+)
+
+// Field names of an indexed document.
+const (
+	fTitle     = "title"
+	fAuthors   = "authors"
+	fSubjects  = "subjects"
+	fSeries    = "series"
+	fPublisher = "publisher"
+	fISBN      = "isbn"
+	fISSN      = "issn"
+	fOCLC      = "oclc"
+	fLCCN      = "lccn"
+	fDOI       = "doi"
+	fFormat    = "format"
+	fLanguage  = "language"
+	fYear      = "year"
+	// fRecord holds the whole federate.Record as JSON: stored, not indexed.
+	fRecord = "rec"
+)
+
+func init() {
+	registry.RegisterCharFilter(foldCharFilter, func(map[string]interface{}, *registry.Cache) (analysis.CharFilter, error) {
+		return foldFilter{}, nil
+	})
+}
+
+// foldFilter folds text to its unaccented ASCII-ish search form before
+// tokenisation: compatibility decomposition, removal of combining diacritics
+// (whether the member sent them precomposed or decomposed, as MARC-8
+// conversions do), recomposition, then bleve's ASCII folding for letters that
+// have no decomposition (ø, ł, ß, æ, …). Pure ASCII input is returned as is.
+type foldFilter struct{}
+
+var asciiFold = asciifolding.New()
+
+func (foldFilter) Filter(in []byte) []byte {
+	ascii := true
+	for _, c := range in {
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return in
+	}
+	d := norm.NFKD.Bytes(in)
+	out := d[:0]
+	for i := 0; i < len(d); {
+		r, n := utf8.DecodeRune(d[i:])
+		if !isDiacritic(r) {
+			out = append(out, d[i:i+n]...)
+		}
+		i += n
+	}
+	return asciiFold.Filter(norm.NFC.Bytes(out))
+}
+
+// isDiacritic reports whether r is a combining mark of the blocks used as
+// accents on Latin, Greek and Cyrillic letters. Marks of other scripts (vowel
+// signs, points) are kept: they distinguish words.
+func isDiacritic(r rune) bool {
+	switch {
+	case r >= 0x0300 && r <= 0x036F, // combining diacritical marks
+		r >= 0x1AB0 && r <= 0x1AFF, // … extended
+		r >= 0x1DC0 && r <= 0x1DFF, // … supplement
+		r >= 0x20D0 && r <= 0x20FF, // … for symbols
+		r >= 0xFE20 && r <= 0xFE2F: // combining half marks (MARC double tilde)
+		return unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r)
+	}
+	return false
+}
+
+// newMapping builds the index mapping: one document type, nothing dynamic,
+// no _all field, term vectors only where phrase queries need positions.
+func newMapping() (*mapping.IndexMappingImpl, error) {
+	im := bleve.NewIndexMapping()
+	err := im.AddCustomAnalyzer(textAnalyzer, map[string]interface{}{
+		"type":          custom.Name,
+		"char_filters":  []string{foldCharFilter},
+		"tokenizer":     unicodetok.Name,
+		"token_filters": []string{lowercase.Name},
+	})
+	if err != nil {
+		return nil, err
+	}
+	im.DefaultAnalyzer = textAnalyzer
+	im.ScoringModel = index.BM25Scoring
+	im.IndexDynamic = false
+	im.StoreDynamic = false
+	im.DocValuesDynamic = false
+
+	text := func() *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = textAnalyzer
+		f.Store = false
+		f.IncludeInAll = false
+		f.IncludeTermVectors = true // positions, for match-phrase
+		f.DocValues = false
+		return f
+	}
+	kw := func() *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Analyzer = keyword.Name
+		f.Store = false
+		f.IncludeInAll = false
+		f.IncludeTermVectors = false
+		f.DocValues = false
+		return f
+	}
+	doc := bleve.NewDocumentStaticMapping()
+	for _, name := range []string{fTitle, fAuthors, fSubjects, fSeries, fPublisher} {
+		doc.AddFieldMappingsAt(name, text())
+	}
+	for _, name := range []string{fISBN, fISSN, fOCLC, fLCCN, fDOI, fFormat, fLanguage} {
+		doc.AddFieldMappingsAt(name, kw())
+	}
+	year := bleve.NewNumericFieldMapping()
+	year.Store = false
+	year.IncludeInAll = false
+	year.DocValues = false
+	doc.AddFieldMappingsAt(fYear, year)
+
+	rec := bleve.NewTextFieldMapping()
+	rec.Analyzer = keyword.Name
+	rec.Index = false
+	rec.Store = true
+	rec.IncludeInAll = false
+	rec.IncludeTermVectors = false
+	rec.DocValues = false
+	doc.AddFieldMappingsAt(fRecord, rec)
+
+	im.DefaultMapping = doc
+	return im, nil
+}
+
+// document is what gets indexed for r: only non-empty fields, so that an
+// unknown year is absent rather than 0 (an open year range must not match it).
+func document(r *federate.Record) (map[string]interface{}, error) {
+	stored, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	d := make(map[string]interface{}, 14)
+	d[fRecord] = string(stored)
+	d[fTitle] = r.Title
+	putStrings(d, fAuthors, r.Authors)
+	putStrings(d, fSubjects, r.Subjects)
+	putString(d, fSeries, r.Series)
+	putString(d, fPublisher, r.Publisher)
+	putStrings(d, fISBN, r.Identifiers.ISBN)
+	putStrings(d, fISSN, r.Identifiers.ISSN)
+	putStrings(d, fOCLC, r.Identifiers.OCLC)
+	putStrings(d, fLCCN, r.Identifiers.LCCN)
+	putStrings(d, fDOI, r.Identifiers.DOI)
+	putString(d, fFormat, r.Format)
+	putString(d, fLanguage, r.Language)
+	if r.Year != 0 {
+		d[fYear] = float64(r.Year)
+	}
+	return d, nil
+}
+
+func putString(d map[string]interface{}, k, v string) {
+	if v != "" {
+		d[k] = v
+	}
+}
+
+func putStrings(d map[string]interface{}, k string, v []string) {
+	if len(v) > 0 {
+		d[k] = v
+	}
+}

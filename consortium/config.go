@@ -1,0 +1,318 @@
+// Package consortium reads the one YAML configuration file of a Commonshelf
+// consortium: the consortium's defaults and the keys it locks, each
+// institution's overrides, branding and API keys, and — for institutions
+// whose catalogue is searched — the member block that says how to reach it.
+//
+// Load validates the whole file and reports every problem at once, each
+// naming file, line, institution and key, so that the process can refuse to
+// start with a useful message. A *Config returned without error is complete:
+// every default is filled in and every member setting is resolved, so callers
+// never interpret zero values themselves.
+//
+// Effective gives an institution's view of the overridable settings, each
+// value with where it came from.
+package consortium
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Built-in defaults, used when the consortium's file leaves a setting out.
+const (
+	DefaultLanguage         = "en"
+	DefaultUploadInstructor = 50 // MB
+	DefaultUploadStudent    = 10 // MB
+	DefaultSearchTimeoutMS  = 3000
+	DefaultMaxTimeoutMS     = 10000
+	DefaultPageSize         = 20
+	MaxPageSize             = 100
+	DefaultMaxInFlight      = 16
+	DefaultBreakerFailures  = 5
+	DefaultBreakerOpenFor   = 30 * time.Second
+)
+
+// Connector kinds a member may use.
+const (
+	ConnectorLocal      = "local"
+	ConnectorSRU        = "sru"
+	ConnectorPrimo      = "primo"
+	ConnectorSolr       = "solr"
+	ConnectorOpenSearch = "opensearch"
+)
+
+// Connectors lists the connector kinds, in the order they are documented.
+var connectorKinds = []string{ConnectorLocal, ConnectorSRU, ConnectorPrimo, ConnectorSolr, ConnectorOpenSearch}
+
+// API key roles.
+const (
+	RoleAdmin      = "admin"
+	RoleInstructor = "instructor"
+	RoleStudent    = "student"
+)
+
+// Config is a loaded, validated configuration file.
+type Config struct {
+	Consortium Consortium
+	// Institutions in file order. Ids are unique.
+	Institutions []Institution
+	// File is the path given to Load (or the name given to Parse); problems
+	// and messages name it.
+	File string
+}
+
+// Consortium is the consortium-wide part of the file.
+type Consortium struct {
+	// ID matches [a-z0-9][a-z0-9-]{0,39}; never empty.
+	ID string
+	// Name is for people; never empty.
+	Name string
+	// Defaults apply to every institution that does not override them.
+	// After Load every field holds a usable value (the built-in default when
+	// the file leaves it out).
+	Defaults Defaults
+	// Locked lists the overridable keys institutions may not override, as
+	// leaf keys ("upload_max_mb" in the file locks "upload_max_mb.instructor"
+	// and "upload_max_mb.student"), in the order of the effective view.
+	// Empty: institutions may override every overridable key.
+	Locked []string
+}
+
+// IsLocked reports whether institutions may not override the leaf key
+// (e.g. "language", "search.page_size").
+func (c *Consortium) IsLocked(key string) bool { return slices.Contains(c.Locked, key) }
+
+// Defaults are the consortium's settings.
+type Defaults struct {
+	// Language is the interface language, a BCP 47-style code such as "en"
+	// or "pt-BR". Built-in default "en".
+	Language string
+	// UploadMaxMB are the upload size limits in megabytes, which are also the
+	// ceilings institutions may lower but not raise.
+	UploadMaxMB UploadLimits
+	// ExternalLinks are shown on the gateway page. Nil: none.
+	ExternalLinks []ExternalLink
+	Search        Search
+}
+
+// UploadLimits are upload size limits in megabytes, per role. Both are
+// positive after Load (built-in 50 for instructors, 10 for students).
+type UploadLimits struct {
+	Instructor int
+	Student    int
+}
+
+// Search holds the consortium's search settings, all positive after Load.
+type Search struct {
+	// TimeoutMS is the default budget of one search in milliseconds
+	// (built-in 3000, or MaxTimeoutMS if that is lower). It is also each
+	// member's deadline unless the member sets its own.
+	TimeoutMS int
+	// MaxTimeoutMS caps every timeout: a caller's timeout_ms, an
+	// institution's search.timeout_ms, a member's timeout_ms. Built-in
+	// 10000. Institutions cannot override it.
+	MaxTimeoutMS int
+	// PageSize is the default number of results per page, 1..100
+	// (built-in 20).
+	PageSize int
+}
+
+// ExternalLink is a labelled link shown on the gateway page.
+type ExternalLink struct {
+	// Label is the link text; never empty.
+	Label string `json:"label"`
+	// URL is an absolute http or https URL.
+	URL string `json:"url"`
+}
+
+// Institution is one institution of the consortium.
+type Institution struct {
+	// ID matches [a-z0-9][a-z0-9-]{0,39} and is unique in the file.
+	ID string
+	// Name is for people; never empty.
+	Name string
+	// Overrides are the consortium settings this institution changes.
+	Overrides Overrides
+	// Branding for the institution's gateway page. Zero: the consortium's
+	// look.
+	Branding Branding
+	// Member says how to search the institution's catalogue. Nil: the
+	// institution has no catalogue to search (it may still publish resource
+	// lists and be a home institution).
+	Member *Member
+	// APIKeys authenticate the institution's clients. Empty: no client can
+	// act for the institution.
+	APIKeys []APIKey
+}
+
+// Overrides are an institution's changes to the consortium defaults. A nil
+// field is not overridden: the consortium's value applies.
+type Overrides struct {
+	Language    *string
+	UploadMaxMB UploadOverrides
+	// ExternalLinks, when not nil, replaces the consortium's list (an empty
+	// list means the institution shows none).
+	ExternalLinks *[]ExternalLink
+	Search        SearchOverrides
+}
+
+// UploadOverrides lower the consortium's upload limits (in MB); nil: not
+// overridden.
+type UploadOverrides struct {
+	Instructor *int
+	Student    *int
+}
+
+// SearchOverrides change an institution's search settings; nil: not
+// overridden.
+type SearchOverrides struct {
+	// TimeoutMS is the budget of searches made from this institution, at
+	// most the consortium's max_timeout_ms.
+	TimeoutMS *int
+	// PageSize is the default page size, 1..100.
+	PageSize *int
+}
+
+// Branding is an institution's look on its gateway page.
+type Branding struct {
+	// Logo is an absolute http(s) URL or a path on this server starting with
+	// "/". "": no logo.
+	Logo string
+	// PrimaryColor is "#rgb" or "#rrggbb" (as written). "": the consortium's
+	// colour.
+	PrimaryColor string
+}
+
+// Member is how the federated search reaches an institution's catalogue.
+// Every field is resolved by Load: zero values in the file have already been
+// replaced by their defaults.
+type Member struct {
+	// Connector is one of local, sru, primo, solr, opensearch.
+	Connector string
+	// URL is the catalogue's absolute http(s) endpoint. "" for local.
+	URL string
+	// Files are the catalogue files of a local member: absolute paths, globs
+	// expanded, directories left out, sorted, without duplicates; never
+	// empty for local. Nil for every other connector.
+	Files []string
+	// Options are connector-specific settings, kept as written for the
+	// connector to validate: values are string, int, float64, bool or
+	// []any of those. Nil: none.
+	Options map[string]any
+	// Timeout is this member's deadline within a search: the file's
+	// timeout_ms, or the consortium's search.timeout_ms when that is 0.
+	// Never 0, never above the consortium's max_timeout_ms.
+	Timeout time.Duration
+	// MaxInFlight bounds concurrent requests to this member (16 when the
+	// file says 0). Always positive.
+	MaxInFlight int
+	// Breaker is the member's circuit breaker setting.
+	Breaker Breaker
+}
+
+// Breaker configures a member's circuit breaker. Both fields are positive
+// after Load.
+type Breaker struct {
+	// Failures is the number of consecutive failures that open the breaker
+	// (5 when the file says 0).
+	Failures uint32
+	// OpenFor is how long the breaker stays open before letting a trial
+	// request through (30s when the file says 0).
+	OpenFor time.Duration
+}
+
+// APIKey is one client key of an institution. The file holds only the
+// SHA-256 of the token, never the token itself.
+type APIKey struct {
+	// SHA256 is the hex SHA-256 of the token, 64 lower-case hex digits.
+	SHA256 string
+	// Role is admin, instructor or student (admin when the file leaves it
+	// out).
+	Role string
+}
+
+// Institution finds an institution by id.
+func (c *Config) Institution(id string) (*Institution, bool) {
+	for i := range c.Institutions {
+		if c.Institutions[i].ID == id {
+			return &c.Institutions[i], true
+		}
+	}
+	return nil, false
+}
+
+// Members returns the institutions that have a member block, in file order.
+// The pointers point into c.Institutions.
+func (c *Config) Members() []*Institution {
+	var ms []*Institution
+	for i := range c.Institutions {
+		if c.Institutions[i].Member != nil {
+			ms = append(ms, &c.Institutions[i])
+		}
+	}
+	return ms
+}
+
+// MaxTimeout is the consortium's cap on any search or member timeout
+// (search.max_timeout_ms).
+func (c *Config) MaxTimeout() time.Duration {
+	return time.Duration(c.Consortium.Defaults.Search.MaxTimeoutMS) * time.Millisecond
+}
+
+// Summary describes the configuration in one line for check-config, e.g.
+//
+//	Triangle Libraries (triangle): 4 institutions, 3 members (local 1, sru 2)
+func (c *Config) Summary() string {
+	kinds := map[string]int{}
+	members := c.Members()
+	for _, m := range members {
+		kinds[m.Member.Connector]++
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, kinds[k]))
+	}
+	s := fmt.Sprintf("%s (%s): %s, %s", c.Consortium.Name, c.Consortium.ID,
+		plural(len(c.Institutions), "institution"), plural(len(members), "member"))
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return s
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// KeyRole authenticates a presented API token against the institution's keys:
+// it hashes the token with SHA-256 and compares the digest with every key in
+// constant time, returning the matching key's role. An empty token never
+// matches.
+func (i *Institution) KeyRole(token string) (role string, ok bool) {
+	if token == "" {
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(token))
+	for _, k := range i.APIKeys {
+		want, err := hex.DecodeString(k.SHA256)
+		if err != nil || len(want) != sha256.Size {
+			continue
+		}
+		// Keep looking after a match so the time taken does not depend on
+		// which key matched.
+		if subtle.ConstantTimeCompare(sum[:], want) == 1 && !ok {
+			role, ok = cmp.Or(k.Role, RoleAdmin), true
+		}
+	}
+	return role, ok
+}

@@ -1,0 +1,67 @@
+package demo
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// institution is the configuration of one member beyond its catalogue.
+type institution struct {
+	overrides   string // YAML flow mapping
+	color       string
+	timeoutMS   int
+	maxInFlight int
+}
+
+var institutions = map[string]institution{
+	"north":   {`{language: fr, upload_max_mb: {student: 5}}`, "#1d4e89", 2000, 16},
+	"south":   {`{language: de}`, "#8a1538", 2500, 8},
+	"east":    {`{upload_max_mb: {instructor: 25}}`, "#2e6b30", 2000, 16},
+	"west":    {`{upload_max_mb: {student: 2}}`, "#b35900", 1500, 8},
+	"central": {`{}`, "#5b3f8c", 3000, 4},
+}
+
+func q(s string) string { return strconv.Quote(s) }
+
+// configYAML is the consortium.yaml of the demo; member files are relative
+// to its directory.
+func configYAML(st *Stats) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Commonshelf demo consortium, written by package demo (%s).\n", st.Version)
+	b.WriteString("# Catalogues built from real records; see NOTICE.md for the sources and their licences.\n")
+	b.WriteString(`consortium:
+  id: demo
+  name: Commonshelf Demo Consortium
+  defaults:
+    language: en
+    upload_max_mb: {instructor: 50, student: 10}
+    external_links:
+      - {label: "Interlibrary loan help", url: "https://help.commonshelf.example.org/ill"}
+      - {label: "Consortium news", url: "https://news.commonshelf.example.org/"}
+    search: {timeout_ms: 3000, max_timeout_ms: 10000, page_size: 20}
+  locked: []
+institutions:
+`)
+	for i, m := range Members {
+		in := institutions[m.ID]
+		ms := st.Members[i]
+		files := make([]string, len(ms.Files))
+		for j, f := range ms.Files {
+			files[j] = f
+		}
+		fmt.Fprintf(&b, "  - id: %s\n", m.ID)
+		fmt.Fprintf(&b, "    name: %s\n", q(m.Name))
+		fmt.Fprintf(&b, "    overrides: %s\n", in.overrides)
+		fmt.Fprintf(&b, "    branding: {logo: \"\", primary_color: %s}\n", q(in.color))
+		b.WriteString("    member:\n")
+		b.WriteString("      connector: local\n")
+		fmt.Fprintf(&b, "      files: [%s]\n", strings.Join(files, ", "))
+		fmt.Fprintf(&b, "      options: {record_url: %s}\n", q("https://catalogue."+m.ID+".example.org/record/{id}"))
+		fmt.Fprintf(&b, "      timeout_ms: %d\n", in.timeoutMS)
+		fmt.Fprintf(&b, "      max_in_flight: %d\n", in.maxInFlight)
+		b.WriteString("      breaker: {failures: 5, open_for: 30s}\n")
+	}
+	return b.Bytes()
+}
