@@ -137,7 +137,7 @@ func (env *Env) serve(name string, set *simSet, specs []memberSpec, timeoutMS in
 }
 
 func (env *Env) scaled(d time.Duration) time.Duration { return time.Duration(float64(d) * env.Scale) }
-func (env *Env) scaledN(n int) int                     { return max(1, int(float64(n)*env.Scale)) }
+func (env *Env) scaledN(n int) int                    { return max(1, int(float64(n)*env.Scale)) }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
