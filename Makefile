@@ -22,9 +22,13 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 10m ./...
 
-## bench: benchmarks with their same-run baselines (not part of make test)
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 20m ./bench/ ./federate/ ./connectors/...
+## bench: load and fault scenarios against a real server, then the Go
+## benchmarks; every figure with its same-run baseline (not part of make test)
+BENCH_SCALE ?= 1
+bench: build
+	$(GO) build -o bin/commonshelf-bench ./cmd/commonshelf-bench
+	./bin/commonshelf-bench --server $(BIN) --scale $(BENCH_SCALE) --out bench/results
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 20m ./bench/ ./federate/ ./connectors/...
 
 ## fuzz: a short run of every fuzz target (corpora live in testdata/fuzz)
 FUZZTIME ?= 30s
