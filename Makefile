@@ -37,6 +37,8 @@ fuzz:
 	$(GO) test ./connectors/marc -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/marc -run '^$$' -fuzz '^FuzzToRecord$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./consortium -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./connectors/opensearch -run '^$$' -fuzz '^FuzzParseFeed$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./connectors/opensearch -run '^$$' -fuzz '^FuzzParseDescription$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin $(DATA_DIR)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/commonshelf/commonshelf/connectors/local"
+	"github.com/commonshelf/commonshelf/connectors/opensearch"
 	"github.com/commonshelf/commonshelf/consortium"
 	"github.com/commonshelf/commonshelf/federate"
 )
@@ -44,11 +45,25 @@ type Built struct {
 // is told of a local import's progress.
 func Build(ctx context.Context, logger *slog.Logger, id string, m *consortium.Member, dataDir string, progress func(local.ImportProgress)) (*Built, error) {
 	switch m.Connector {
-	case "local":
+	case consortium.ConnectorLocal:
 		return buildLocal(ctx, logger, id, m, dataDir, progress)
+	case consortium.ConnectorOpenSearch:
+		c, err := opensearch.New(logger, id, m.URL, m.Options)
+		return remote(c, err)
 	default:
-		return nil, fmt.Errorf("member %s: connector %q is not available in this version of Commonshelf (available: local)", id, m.Connector)
+		return nil, fmt.Errorf("member %s: connector %q is not available in this version of Commonshelf (available: %s)", id, m.Connector, available)
 	}
+}
+
+// available lists the connector kinds Build knows.
+const available = "local, opensearch"
+
+// remote wraps a remote connector's constructor result.
+func remote[C Connector](c C, err error) (*Built, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &Built{Connector: c}, nil
 }
 
 func localOptions(id string, opts map[string]any) (local.Options, error) {
