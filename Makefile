@@ -38,6 +38,10 @@ fuzz:
 	$(GO) test ./connectors/marc -run '^$$' -fuzz '^FuzzToRecord$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./consortium -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/opensearch -run '^$$' -fuzz '^FuzzParseFeed$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./connectors/primo -run '^$$' -fuzz '^FuzzParsePrimo$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./connectors/primo -run '^$$' -fuzz '^FuzzBuildQuery$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./connectors/solr -run '^$$' -fuzz '^FuzzParseSolr$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./connectors/solr -run '^$$' -fuzz '^FuzzBuildQuery$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/opensearch -run '^$$' -fuzz '^FuzzParseDescription$$' -fuzztime $(FUZZTIME)
 
 clean:

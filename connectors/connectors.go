@@ -18,6 +18,8 @@ import (
 
 	"github.com/commonshelf/commonshelf/connectors/local"
 	"github.com/commonshelf/commonshelf/connectors/opensearch"
+	"github.com/commonshelf/commonshelf/connectors/primo"
+	"github.com/commonshelf/commonshelf/connectors/solr"
 	"github.com/commonshelf/commonshelf/consortium"
 	"github.com/commonshelf/commonshelf/federate"
 )
@@ -47,6 +49,12 @@ func Build(ctx context.Context, logger *slog.Logger, id string, m *consortium.Me
 	switch m.Connector {
 	case consortium.ConnectorLocal:
 		return buildLocal(ctx, logger, id, m, dataDir, progress)
+	case consortium.ConnectorPrimo:
+		c, err := primo.New(logger, id, m.URL, m.Options)
+		return remote(c, err)
+	case consortium.ConnectorSolr:
+		c, err := solr.New(logger, id, m.URL, m.Options)
+		return remote(c, err)
 	case consortium.ConnectorOpenSearch:
 		c, err := opensearch.New(logger, id, m.URL, m.Options)
 		return remote(c, err)
@@ -56,7 +64,7 @@ func Build(ctx context.Context, logger *slog.Logger, id string, m *consortium.Me
 }
 
 // available lists the connector kinds Build knows.
-const available = "local, opensearch"
+const available = "local, primo, solr, opensearch"
 
 // remote wraps a remote connector's constructor result.
 func remote[C Connector](c C, err error) (*Built, error) {

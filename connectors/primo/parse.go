@@ -1,0 +1,531 @@
+package primo
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/commonshelf/commonshelf/federate"
+)
+
+// The answer of GET /primo/v1/search, as Primo documents and sends it:
+//
+//	{"info": {"total": 123, "first": 1, "last": 10, …},
+//	 "docs": [{"context": "L", "@id": "https://…/pnxs/L/alma99…",
+//	           "pnx": {"display": {…}, "addata": {…}, "search": {…},
+//	                   "control": {…}, "delivery": {…}, "links": {…}, …},
+//	           "delivery": {"availabilityLinksUrl": […], "link": […], …}}, …],
+//	 "facets": […]}
+//
+// Every PNX field is a list of strings, except where a deployment sends a
+// bare string, a number or a boolean; values may carry "$$X" subfield
+// markers; sections, "docs" (when nothing matched) and "info" may be missing;
+// counts may be strings. Errors of Ex Libris's API gateway are
+// {"errorsExist": true, "errorList": {"error": [{"errorCode", "errorMessage",
+// "trackingId"}]}} (or the same in XML).
+
+// ErrHTML is returned for a body that is an HTML page (a login, proxy or
+// maintenance page served with status 200).
+var ErrHTML = errors.New("member answered with an HTML page, not Primo JSON")
+
+// APIError is an error Primo reported in its own format.
+type APIError struct {
+	Code, Message string
+}
+
+func (e *APIError) Error() string {
+	switch {
+	case e.Code == "":
+		return e.Message
+	case e.Message == "":
+		return e.Code
+	}
+	return e.Code + ": " + e.Message
+}
+
+// keyRejected reports whether Primo refused the API key (Ex Libris
+// answers a bad or unauthorised key with code UNAUTHORIZED, also on 400).
+func (e *APIError) keyRejected() bool {
+	switch strings.ToUpper(e.Code) {
+	case "UNAUTHORIZED", "INVALID_API_KEY", "FORBIDDEN":
+		return true
+	}
+	return false
+}
+
+// Links are how records link back to the member.
+type Links struct {
+	// RecordURL is the template of a record's page: "{id}" is replaced by
+	// the record id (control.recordid) and "{context}" by the record's
+	// context ("L" local, "PC" central index), each escaped for where it
+	// stands (query value after '?', path segment before). "" adds no
+	// catalogue link.
+	RecordURL string
+}
+
+// ParseResponse reads a Primo search answer. It never panics: a record it
+// cannot read is counted in Page.Rejected; an answer that is not a Primo
+// search result at all is an error (ErrHTML, *APIError or a description
+// of what came instead).
+func ParseResponse(body []byte, l Links) (federate.Page, error) {
+	body = bytes.TrimSpace(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")))
+	if len(body) == 0 {
+		return federate.Page{}, errors.New("empty response body")
+	}
+	switch body[0] {
+	case '{':
+	case '<':
+		if e := xmlError(body); e != nil {
+			return federate.Page{}, e
+		}
+		return federate.Page{}, ErrHTML
+	default:
+		return federate.Page{}, fmt.Errorf("response is %s, not a Primo search object", describe(body))
+	}
+	var top struct {
+		Info        json.RawMessage `json:"info"`
+		Docs        json.RawMessage `json:"docs"`
+		ErrorsExist json.RawMessage `json:"errorsExist"`
+		ErrorList   json.RawMessage `json:"errorList"`
+	}
+	if err := json.Unmarshal(body, &top); err != nil {
+		return federate.Page{}, fmt.Errorf("unreadable JSON: %w", err)
+	}
+	if e := jsonError(top.ErrorsExist, top.ErrorList); e != nil {
+		return federate.Page{}, e
+	}
+	page := federate.Page{Total: -1}
+	if info := object(top.Info); info != nil {
+		if n, ok := integer(info["total"]); ok {
+			page.Total = n
+		}
+	} else if len(bytes.TrimSpace(top.Info)) > 0 && string(bytes.TrimSpace(top.Info)) != "null" {
+		return federate.Page{}, fmt.Errorf("response info is %s, not an object", describe(top.Info))
+	}
+	docs := bytes.TrimSpace(top.Docs)
+	if len(docs) == 0 || string(docs) == "null" {
+		if page.Total < 0 && top.Info == nil {
+			return federate.Page{}, errors.New("response has neither info nor docs: not a Primo search result")
+		}
+		return page, nil
+	}
+	if docs[0] != '[' {
+		return federate.Page{}, fmt.Errorf("response docs is %s, not a list", describe(docs))
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(docs, &items); err != nil {
+		return federate.Page{}, fmt.Errorf("unreadable docs: %w", err)
+	}
+	page.Records = make([]federate.Record, 0, len(items))
+	for _, it := range items {
+		r, ok := toRecord(it, l)
+		if !ok {
+			page.Rejected++
+			continue
+		}
+		page.Records = append(page.Records, r)
+	}
+	return page, nil
+}
+
+// describe names the JSON type a value starts as, for error messages.
+func describe(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "empty"
+	}
+	switch c := raw[0]; {
+	case c == '{':
+		return "an object"
+	case c == '[':
+		return "a list"
+	case c == '"':
+		return "a string"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == 'n':
+		return "null"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "a number"
+	}
+	return fmt.Sprintf("not JSON (%q)", snippet(raw, 40))
+}
+
+func snippet(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return strings.ToValidUTF8(string(b), "?")
+}
+
+// jsonError reads an Ex Libris error body, nil if errorsExist is not true.
+func jsonError(exist, list json.RawMessage) *APIError {
+	s := strings.TrimSpace(string(exist))
+	if s != "true" && s != `"true"` {
+		return nil
+	}
+	e := &APIError{Message: "Primo reported an error without a message"}
+	l := object(list)
+	if l == nil {
+		return e
+	}
+	errs := bytes.TrimSpace(l["error"])
+	var first map[string]json.RawMessage
+	if len(errs) > 0 && errs[0] == '[' {
+		var items []json.RawMessage
+		if json.Unmarshal(errs, &items) == nil && len(items) > 0 {
+			first = object(items[0])
+		}
+	} else {
+		first = object(errs)
+	}
+	if first != nil {
+		e.Code = str(first["errorCode"])
+		if m := str(first["errorMessage"]); m != "" {
+			e.Message = m
+		}
+	}
+	return e
+}
+
+// xmlError reads the XML form of an Ex Libris error
+// (<web_service_result><errorsExist>true</errorsExist>…), nil if body is
+// not one.
+func xmlError(body []byte) *APIError {
+	s := string(body)
+	if !strings.Contains(s, "<errorsExist>true</errorsExist>") {
+		return nil
+	}
+	between := func(open, close string) string {
+		i := strings.Index(s, open)
+		if i < 0 {
+			return ""
+		}
+		rest := s[i+len(open):]
+		j := strings.Index(rest, close)
+		if j < 0 {
+			return ""
+		}
+		return strings.TrimSpace(rest[:j])
+	}
+	e := &APIError{Code: between("<errorCode>", "</errorCode>"), Message: between("<errorMessage>", "</errorMessage>")}
+	if e.Message == "" {
+		e.Message = "Primo reported an error without a message"
+	}
+	return e
+}
+
+// toRecord maps one doc; false if it is not an object or has no id or
+// title.
+func toRecord(raw json.RawMessage, l Links) (federate.Record, bool) {
+	doc := object(raw)
+	if doc == nil {
+		return federate.Record{}, false
+	}
+	pnx := object(doc["pnx"])
+	display := object(pnx["display"])
+	addata := object(pnx["addata"])
+	search := object(pnx["search"])
+	control := object(pnx["control"])
+
+	var r federate.Record
+	r.RecordID = clean(str(control["recordid"]))
+	if r.RecordID == "" {
+		r.RecordID = clean(str(control["sourcerecordid"]))
+	}
+	if r.RecordID == "" {
+		// The last path segment of the record's API address.
+		if id, ok := scalar(doc["@id"]); ok {
+			if i := strings.LastIndexByte(id, '/'); i >= 0 && i < len(id)-1 {
+				r.RecordID = id[i+1:]
+			}
+		}
+	}
+	for _, v := range [][]string{strs(display["title"]), strs(addata["btitle"]), strs(addata["atitle"]), strs(addata["jtitle"])} {
+		if len(v) > 0 {
+			if t := clean(v[0]); t != "" {
+				r.Title = t
+				break
+			}
+		}
+	}
+	if r.RecordID == "" || r.Title == "" {
+		return federate.Record{}, false
+	}
+
+	r.Authors = splitList(strs(display["creator"]), heading)
+	r.Authors = append(r.Authors, splitList(strs(display["contributor"]), heading)...)
+	if len(r.Authors) == 0 {
+		r.Authors = splitList(strs(addata["au"]), heading)
+		if len(r.Authors) == 0 {
+			r.Authors = splitList(strs(addata["addau"]), heading)
+		}
+	}
+	r.Authors = dedupe(r.Authors)
+
+	for _, v := range [][]string{strs(display["creationdate"]), strs(addata["date"]), strs(addata["risdate"]), strs(search["creationdate"])} {
+		if len(v) > 0 {
+			if y := year(v[0]); y != 0 {
+				r.Year = y
+				break
+			}
+		}
+	}
+	if p := clean(str(addata["pub"])); p != "" {
+		r.Publisher = p
+	} else {
+		r.Publisher = clean(str(display["publisher"]))
+	}
+	r.Edition = clean(str(display["edition"]))
+	if s := strs(display["series"]); len(s) > 0 {
+		r.Series = heading(s[0])
+	}
+	r.Subjects = dedupe(splitList(strs(display["subject"]), heading))
+	r.Format = format(str(display["type"]), str(addata["format"]))
+	r.Language = language(str(display["language"]))
+
+	ids := &r.Identifiers
+	ids.ISBN = append(ids.ISBN, strs(addata["isbn"])...)
+	ids.ISBN = append(ids.ISBN, strs(search["isbn"])...)
+	ids.ISSN = append(ids.ISSN, strs(addata["issn"])...)
+	ids.ISSN = append(ids.ISSN, strs(addata["eissn"])...)
+	ids.ISSN = append(ids.ISSN, strs(search["issn"])...)
+	for _, o := range strs(addata["oclcid"]) {
+		ids.OCLC = append(ids.OCLC, oclc(o))
+	}
+	ids.LCCN = append(ids.LCCN, strs(addata["lccn"])...)
+	ids.DOI = append(ids.DOI, strs(addata["doi"])...)
+	for _, v := range strs(display["identifier"]) {
+		identifiers(v, ids)
+	}
+	ids.ISBN, ids.ISSN, ids.OCLC = dedupe(ids.ISBN), dedupe(ids.ISSN), dedupe(ids.OCLC)
+	ids.LCCN, ids.DOI = dedupe(ids.LCCN), dedupe(ids.DOI)
+
+	r.Links = links(doc, pnx, r.RecordID, l)
+	return r, true
+}
+
+// identifiers reads display/identifier, which lists labelled numbers
+// either as subfields ("$$CISBN$$V9781784394011;$$CISBN$$V1784394017",
+// "$$Cdoi$$V10.1000/x") or as text ("ISSN: 2574-3805", "DOI: 10.1/x").
+func identifiers(v string, ids *federate.Identifiers) {
+	add := func(label, value string) {
+		value = strings.TrimSpace(strings.TrimRight(strings.TrimSpace(value), ";"))
+		if value == "" || strings.ContainsAny(value, "<>") { // an HTML link, not a number
+			return
+		}
+		switch strings.ToUpper(strings.TrimSpace(label)) {
+		case "ISBN":
+			ids.ISBN = append(ids.ISBN, value)
+		case "ISSN", "EISSN", "E-ISSN":
+			ids.ISSN = append(ids.ISSN, value)
+		case "DOI":
+			ids.DOI = append(ids.DOI, value)
+		case "OCLC", "OCLCID", "OCOLC":
+			ids.OCLC = append(ids.OCLC, oclc(value))
+		case "LCCN":
+			ids.LCCN = append(ids.LCCN, value)
+		}
+	}
+	text, parts := subfields(v)
+	if len(parts) == 0 {
+		for _, seg := range strings.Split(text, ";") {
+			if label, value, ok := strings.Cut(seg, ":"); ok {
+				add(label, value)
+			}
+		}
+		return
+	}
+	label := ""
+	for _, p := range parts {
+		switch p.code {
+		case 'C':
+			label = p.value
+		case 'V':
+			add(label, p.value)
+			label = ""
+		}
+	}
+}
+
+// oclc drops a "(OCoLC)" prefix in any case, which Primo often writes in
+// lower case: "(ocolc)939400288".
+func oclc(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 7 && strings.EqualFold(s[:7], "(ocolc)") {
+		return strings.TrimSpace(s[7:])
+	}
+	return s
+}
+
+// year finds the first four-digit year in a date ("c2008", "[2016]",
+// "2021-04-01", "20210401"); 0 if none.
+func year(s string) int {
+	for i := 0; i+4 <= len(s); i++ {
+		if !isDigits(s[i : i+4]) {
+			continue
+		}
+		if i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+			continue
+		}
+		y := int(s[i]-'0')*1000 + int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+		if y >= 1000 && y <= 2999 {
+			return y
+		}
+		i += 3
+	}
+	return 0
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// formats maps Primo resource types (display/type, addata/format) to the
+// record model's coarse formats.
+var formats = map[string]string{
+	"book": federate.FormatBook, "books": federate.FormatBook, "book_chapter": federate.FormatBook,
+	"ebook":   federate.FormatEbook,
+	"journal": federate.FormatJournal, "journals": federate.FormatJournal, "newspaper": federate.FormatJournal,
+	"article": federate.FormatArticle, "articles": federate.FormatArticle, "newspaper_article": federate.FormatArticle,
+	"review": federate.FormatArticle, "conference_proceeding": federate.FormatArticle,
+	"video": federate.FormatVideo, "videos": federate.FormatVideo, "video_recording": federate.FormatVideo,
+	"audio": federate.FormatAudio, "audios": federate.FormatAudio, "audio_music": federate.FormatAudio,
+	"audio_recording": federate.FormatAudio, "sound_recording": federate.FormatAudio,
+	"score": federate.FormatMusic, "scores": federate.FormatMusic,
+	"map": federate.FormatMap, "maps": federate.FormatMap,
+	"dissertation": federate.FormatThesis, "dissertations": federate.FormatThesis, "thesis": federate.FormatThesis,
+	"manuscript": federate.FormatArchive, "manuscripts": federate.FormatArchive, "archival_material": federate.FormatArchive,
+	"archival_material_manuscripts": federate.FormatArchive,
+}
+
+// format maps display/type, falling back to addata/format; an unknown type
+// is "other", none at all is "".
+func format(display, addata string) string {
+	for _, v := range []string{display, addata} {
+		v = strings.ToLower(strings.TrimSpace(clean(v)))
+		if v == "" {
+			continue
+		}
+		if f, ok := formats[v]; ok {
+			return f
+		}
+		return federate.FormatOther
+	}
+	return ""
+}
+
+// language keeps an ISO 639-2 code (Primo sends them: "eng", sometimes
+// "eng;ger"); anything else is unknown.
+func language(s string) string {
+	s = strings.ToLower(strings.TrimSpace(clean(s)))
+	if i := strings.IndexAny(s, ";, "); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) != 3 {
+		return ""
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return ""
+		}
+	}
+	if s == "und" || s == "zxx" {
+		return ""
+	}
+	return s
+}
+
+// links builds the record's links: the catalogue page from the template,
+// then online access from the delivery data.
+func links(doc, pnx map[string]json.RawMessage, id string, l Links) []federate.Link {
+	var out []federate.Link
+	seen := map[string]bool{}
+	add := func(u, label string) {
+		u = strings.TrimSpace(u)
+		if u == "" || seen[u] {
+			return
+		}
+		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			return
+		}
+		seen[u] = true
+		out = append(out, federate.Link{URL: u, Label: label})
+	}
+	if l.RecordURL != "" {
+		ctx, _ := scalar(doc["context"])
+		if ctx == "" {
+			ctx = "L"
+		}
+		add(fill(l.RecordURL, map[string]string{"{id}": id, "{context}": ctx}), "Catalogue record")
+	}
+	delivery := object(doc["delivery"])
+	for _, u := range strs(delivery["availabilityLinksUrl"]) {
+		add(u, "Online access")
+	}
+	if ls := bytes.TrimSpace(delivery["link"]); len(ls) > 0 && ls[0] == '[' {
+		var items []json.RawMessage
+		if json.Unmarshal(ls, &items) == nil {
+			for _, it := range items {
+				o := object(it)
+				if strings.Contains(str(o["linkType"]), "linktorsrc") {
+					add(str(o["linkURL"]), "Online access")
+				}
+			}
+		}
+	}
+	for _, v := range strs(object(pnx["links"])["linktorsrc"]) {
+		_, parts := subfields(v)
+		for _, p := range parts {
+			if p.code == 'U' {
+				add(p.value, "Online access")
+			}
+		}
+	}
+	return out
+}
+
+// fill replaces each placeholder of tpl, escaping the value as a query
+// value where the placeholder follows a '?', as a path segment before it.
+func fill(tpl string, vals map[string]string) string {
+	q := strings.IndexByte(tpl, '?')
+	for ph, v := range vals {
+		for {
+			at := strings.Index(tpl, ph)
+			if at < 0 {
+				break
+			}
+			esc := url.PathEscape(v)
+			if q >= 0 && q < at {
+				esc = url.QueryEscape(v)
+			}
+			tpl = tpl[:at] + esc + tpl[at+len(ph):]
+			q = strings.IndexByte(tpl, '?')
+		}
+	}
+	return tpl
+}
+
+func dedupe(l []string) []string {
+	if len(l) < 2 {
+		return l
+	}
+	out := l[:0]
+	seen := make(map[string]bool, len(l))
+	for _, s := range l {
+		if s == "" || seen[s] {
+			continue
+		}
+		seen[s] = true
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,344 @@
+package solr
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/commonshelf/commonshelf/federate"
+)
+
+// A Solr select answer with wt=json:
+//
+//	{"responseHeader": {"status": 0, "QTime": 3, "params": {…}},
+//	 "response": {"numFound": 42, "start": 0, "numFoundExact": true,
+//	              "docs": [{"id": "…", "title": "…", "author": ["…"], …}]}}
+//
+// and an error:
+//
+//	{"responseHeader": {"status": 400, …},
+//	 "error": {"metadata": […], "msg": "org.apache.solr.search.SyntaxError: …", "code": 400}}
+//
+// Stored fields are scalars or lists (multi-valued), strings or numbers.
+
+// ErrHTML is returned for a body that is an HTML page (an error or login
+// page, a proxy's answer) instead of Solr's JSON.
+var ErrHTML = errors.New("member answered with an HTML page, not Solr JSON")
+
+// SolrError is an error Solr reported in its JSON.
+type SolrError struct {
+	// Code is the HTTP status Solr gives the error (400 for a query it
+	// cannot parse); 0 if not given.
+	Code int
+	Msg  string
+}
+
+func (e *SolrError) Error() string {
+	if e.Code == 0 {
+		return "Solr error: " + e.Msg
+	}
+	return fmt.Sprintf("Solr error %d: %s", e.Code, e.Msg)
+}
+
+// ParseResponse reads a Solr select answer into records, using f to find
+// the fields and recordURL (see Options.RecordURL) for catalogue links. It
+// never panics: a doc it cannot read is counted in Page.Rejected; a body
+// that is not a Solr answer is an error (ErrHTML, *SolrError or a
+// description of what came instead).
+func ParseResponse(body []byte, f Fields, recordURL string) (federate.Page, error) {
+	body = bytes.TrimSpace(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")))
+	if len(body) == 0 {
+		return federate.Page{}, errors.New("empty response body")
+	}
+	switch body[0] {
+	case '{':
+	case '<':
+		return federate.Page{}, ErrHTML
+	default:
+		return federate.Page{}, fmt.Errorf("response is %s, not a Solr response object", describe(body))
+	}
+	var top struct {
+		Response json.RawMessage `json:"response"`
+		Error    json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(body, &top); err != nil {
+		return federate.Page{}, fmt.Errorf("unreadable JSON: %w", err)
+	}
+	if e := solrError(top.Error); e != nil {
+		return federate.Page{}, e
+	}
+	resp := object(top.Response)
+	if resp == nil {
+		if len(bytes.TrimSpace(top.Response)) == 0 {
+			return federate.Page{}, errors.New("response has no \"response\" section: not a Solr select answer")
+		}
+		return federate.Page{}, fmt.Errorf("response section is %s, not an object", describe(top.Response))
+	}
+	page := federate.Page{Total: -1}
+	if n, ok := integer(resp["numFound"]); ok {
+		page.Total = n
+	}
+	docs := bytes.TrimSpace(resp["docs"])
+	if len(docs) == 0 || string(docs) == "null" {
+		return page, nil
+	}
+	if docs[0] != '[' {
+		return federate.Page{}, fmt.Errorf("response docs is %s, not a list", describe(docs))
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(docs, &items); err != nil {
+		return federate.Page{}, fmt.Errorf("unreadable docs: %w", err)
+	}
+	page.Records = make([]federate.Record, 0, len(items))
+	for _, it := range items {
+		r, ok := toRecord(it, f, recordURL)
+		if !ok {
+			page.Rejected++
+			continue
+		}
+		page.Records = append(page.Records, r)
+	}
+	return page, nil
+}
+
+// solrError reads Solr's error section, nil if there is none.
+func solrError(raw json.RawMessage) *SolrError {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	e := &SolrError{Msg: "Solr reported an error without a message"}
+	o := object(raw)
+	if o == nil {
+		if s, ok := scalar(raw); ok && s != "" {
+			e.Msg = s
+		}
+		return e
+	}
+	if n, ok := integer(o["code"]); ok {
+		e.Code = n
+	}
+	if m := str(o["msg"]); m != "" {
+		e.Msg = m
+	} else if t := str(o["trace"]); t != "" {
+		e.Msg, _, _ = strings.Cut(t, "\n")
+	}
+	return e
+}
+
+func describe(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "empty"
+	}
+	switch c := raw[0]; {
+	case c == '{':
+		return "an object"
+	case c == '[':
+		return "a list"
+	case c == '"':
+		return "a string"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == 'n':
+		return "null"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "a number"
+	}
+	s := raw
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	return fmt.Sprintf("not JSON (%q)", strings.ToValidUTF8(string(s), "?"))
+}
+
+// toRecord maps one doc; false if it is not an object or has no id or
+// title.
+func toRecord(raw json.RawMessage, f Fields, recordURL string) (federate.Record, bool) {
+	doc := object(raw)
+	if doc == nil {
+		return federate.Record{}, false
+	}
+	first := func(names []string) string {
+		for _, n := range names {
+			for _, v := range strs(doc[n]) {
+				if v = strings.TrimSpace(v); v != "" {
+					return v
+				}
+			}
+		}
+		return ""
+	}
+	all := func(names []string) []string {
+		var out []string
+		for _, n := range names {
+			for _, v := range strs(doc[n]) {
+				if v = strings.TrimSpace(v); v != "" {
+					out = append(out, v)
+				}
+			}
+		}
+		return dedupe(out)
+	}
+	var r federate.Record
+	r.RecordID = first(f.ID)
+	r.Title = trimPunct(first(f.Title))
+	if r.RecordID == "" || r.Title == "" {
+		return federate.Record{}, false
+	}
+	r.Authors = all(f.Author)
+	for i, a := range r.Authors {
+		r.Authors[i] = trimPunct(a)
+	}
+	r.Year = year(first(f.Year))
+	r.Publisher = trimPunct(first(f.Publisher))
+	r.Edition = first(f.Edition)
+	r.Series = first(f.Series)
+	r.Subjects = all(f.Subject)
+	for _, v := range all(f.Format) {
+		if r.Format = format(v); r.Format != federate.FormatOther {
+			break
+		}
+	}
+	r.Language = language(first(f.Language))
+	r.Identifiers = federate.Identifiers{
+		ISBN: all(f.ISBN), ISSN: all(f.ISSN), OCLC: all(f.OCLC), LCCN: all(f.LCCN),
+	}
+	if recordURL != "" {
+		r.Links = append(r.Links, federate.Link{URL: fillID(recordURL, r.RecordID), Label: "Catalogue record"})
+	}
+	for _, u := range all(f.URL) {
+		if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+			r.Links = append(r.Links, federate.Link{URL: u, Label: "Online access"})
+		}
+	}
+	return r, true
+}
+
+// fillID replaces "{id}" in tpl, escaped as a query value after a '?', as
+// a path segment before it.
+func fillID(tpl, id string) string {
+	at := strings.Index(tpl, "{id}")
+	if at < 0 {
+		return tpl
+	}
+	esc := url.PathEscape
+	if q := strings.IndexByte(tpl, '?'); q >= 0 && q < at {
+		esc = url.QueryEscape
+	}
+	return strings.ReplaceAll(tpl, "{id}", esc(id))
+}
+
+// trimPunct drops trailing ISBD punctuation (" /", " :", " ;", ",") that
+// catalogues leave on titles, names and publishers; a full stop stays (it
+// may end an initial: "Rowling, J. K.").
+func trimPunct(s string) string {
+	for {
+		t := strings.TrimSpace(s)
+		t = strings.TrimRight(t, "/:;,")
+		t = strings.TrimSpace(t)
+		if t == s {
+			return t
+		}
+		s = t
+	}
+}
+
+// year finds the first four-digit year ("c2008", "[2016]", "2008-2010");
+// 0 if none.
+func year(s string) int {
+	for i := 0; i+4 <= len(s); i++ {
+		ok := true
+		for j := i; j < i+4; j++ {
+			if s[j] < '0' || s[j] > '9' {
+				ok = false
+				break
+			}
+		}
+		if !ok || (i > 0 && s[i-1] >= '0' && s[i-1] <= '9') {
+			continue
+		}
+		y := int(s[i]-'0')*1000 + int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+		if y >= 1000 && y <= 2999 {
+			return y
+		}
+		i += 3
+	}
+	return 0
+}
+
+// formats maps VuFind-style format values (lower-cased) to the record
+// model's coarse formats.
+var formats = map[string]string{
+	"book": federate.FormatBook, "books": federate.FormatBook, "print": federate.FormatBook, "book chapter": federate.FormatBook,
+	"ebook": federate.FormatEbook, "e-book": federate.FormatEbook, "electronic book": federate.FormatEbook,
+	"journal": federate.FormatJournal, "serial": federate.FormatJournal, "journal / magazine": federate.FormatJournal,
+	"magazine": federate.FormatJournal, "newspaper": federate.FormatJournal, "ejournal": federate.FormatJournal,
+	"article": federate.FormatArticle, "journal article": federate.FormatArticle,
+	"video": federate.FormatVideo, "dvd": federate.FormatVideo, "videorecording": federate.FormatVideo,
+	"video recording": federate.FormatVideo, "motion picture": federate.FormatVideo, "videodisc": federate.FormatVideo,
+	"sound recording": federate.FormatAudio, "audio": federate.FormatAudio, "cd": federate.FormatAudio,
+	"music recording": federate.FormatAudio, "audio book": federate.FormatAudio, "audiobook": federate.FormatAudio,
+	"musical score": federate.FormatMusic, "score": federate.FormatMusic, "music score": federate.FormatMusic,
+	"map": federate.FormatMap, "atlas": federate.FormatMap, "maps": federate.FormatMap,
+	"thesis": federate.FormatThesis, "dissertation": federate.FormatThesis, "thesis/dissertation": federate.FormatThesis,
+	"manuscript": federate.FormatArchive, "archival material": federate.FormatArchive, "archive": federate.FormatArchive,
+}
+
+func format(v string) string {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if v == "" {
+		return ""
+	}
+	if f, ok := formats[v]; ok {
+		return f
+	}
+	return federate.FormatOther
+}
+
+// languages maps the language names VuFind indexes to ISO 639-2/B codes.
+var languages = map[string]string{
+	"english": "eng", "french": "fre", "german": "ger", "spanish": "spa", "italian": "ita", "portuguese": "por",
+	"russian": "rus", "chinese": "chi", "japanese": "jpn", "arabic": "ara", "dutch": "dut", "latin": "lat",
+	"greek": "gre", "greek, modern (1453- )": "gre", "hebrew": "heb", "korean": "kor", "polish": "pol",
+	"swedish": "swe", "danish": "dan", "norwegian": "nor", "finnish": "fin", "czech": "cze", "hungarian": "hun",
+	"turkish": "tur", "hindi": "hin", "welsh": "wel", "irish": "gle", "catalan": "cat", "persian": "per",
+	"ukrainian": "ukr", "romanian": "rum", "icelandic": "ice",
+}
+
+// language maps a language name, or keeps a three-letter code; anything
+// else is unknown.
+func language(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if c, ok := languages[s]; ok {
+		return c
+	}
+	if len(s) == 3 && s != "und" && s != "zxx" {
+		for i := 0; i < 3; i++ {
+			if s[i] < 'a' || s[i] > 'z' {
+				return ""
+			}
+		}
+		return s
+	}
+	return ""
+}
+
+func dedupe(l []string) []string {
+	if len(l) < 2 {
+		return l
+	}
+	out := l[:0]
+	seen := make(map[string]bool, len(l))
+	for _, s := range l {
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		out = append(out, s)
+	}
+	return out
+}
