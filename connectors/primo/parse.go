@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/commonshelf/commonshelf/connectors/remote"
 	"net/url"
 	"strings"
 
@@ -98,8 +99,8 @@ func ParseResponse(body []byte, l Links) (federate.Page, error) {
 		return federate.Page{}, e
 	}
 	page := federate.Page{Total: -1}
-	if info := object(top.Info); info != nil {
-		if n, ok := integer(info["total"]); ok {
+	if info := remote.Object(top.Info); info != nil {
+		if n, ok := remote.Integer(info["total"]); ok {
 			page.Total = n
 		}
 	} else if len(bytes.TrimSpace(top.Info)) > 0 && string(bytes.TrimSpace(top.Info)) != "null" {
@@ -168,7 +169,7 @@ func jsonError(exist, list json.RawMessage) *APIError {
 		return nil
 	}
 	e := &APIError{Message: "Primo reported an error without a message"}
-	l := object(list)
+	l := remote.Object(list)
 	if l == nil {
 		return e
 	}
@@ -177,14 +178,14 @@ func jsonError(exist, list json.RawMessage) *APIError {
 	if len(errs) > 0 && errs[0] == '[' {
 		var items []json.RawMessage
 		if json.Unmarshal(errs, &items) == nil && len(items) > 0 {
-			first = object(items[0])
+			first = remote.Object(items[0])
 		}
 	} else {
-		first = object(errs)
+		first = remote.Object(errs)
 	}
 	if first != nil {
-		e.Code = str(first["errorCode"])
-		if m := str(first["errorMessage"]); m != "" {
+		e.Code = remote.String(first["errorCode"])
+		if m := remote.String(first["errorMessage"]); m != "" {
 			e.Message = m
 		}
 	}
@@ -221,30 +222,30 @@ func xmlError(body []byte) *APIError {
 // toRecord maps one doc; false if it is not an object or has no id or
 // title.
 func toRecord(raw json.RawMessage, l Links) (federate.Record, bool) {
-	doc := object(raw)
+	doc := remote.Object(raw)
 	if doc == nil {
 		return federate.Record{}, false
 	}
-	pnx := object(doc["pnx"])
-	display := object(pnx["display"])
-	addata := object(pnx["addata"])
-	search := object(pnx["search"])
-	control := object(pnx["control"])
+	pnx := remote.Object(doc["pnx"])
+	display := remote.Object(pnx["display"])
+	addata := remote.Object(pnx["addata"])
+	search := remote.Object(pnx["search"])
+	control := remote.Object(pnx["control"])
 
 	var r federate.Record
-	r.RecordID = clean(str(control["recordid"]))
+	r.RecordID = clean(remote.String(control["recordid"]))
 	if r.RecordID == "" {
-		r.RecordID = clean(str(control["sourcerecordid"]))
+		r.RecordID = clean(remote.String(control["sourcerecordid"]))
 	}
 	if r.RecordID == "" {
 		// The last path segment of the record's API address.
-		if id, ok := scalar(doc["@id"]); ok {
+		if id, ok := remote.Scalar(doc["@id"]); ok {
 			if i := strings.LastIndexByte(id, '/'); i >= 0 && i < len(id)-1 {
 				r.RecordID = id[i+1:]
 			}
 		}
 	}
-	for _, v := range [][]string{strs(display["title"]), strs(addata["btitle"]), strs(addata["atitle"]), strs(addata["jtitle"])} {
+	for _, v := range [][]string{remote.Strings(display["title"]), remote.Strings(addata["btitle"]), remote.Strings(addata["atitle"]), remote.Strings(addata["jtitle"])} {
 		if len(v) > 0 {
 			if t := clean(v[0]); t != "" {
 				r.Title = t
@@ -256,17 +257,17 @@ func toRecord(raw json.RawMessage, l Links) (federate.Record, bool) {
 		return federate.Record{}, false
 	}
 
-	r.Authors = splitList(strs(display["creator"]), heading)
-	r.Authors = append(r.Authors, splitList(strs(display["contributor"]), heading)...)
+	r.Authors = splitList(remote.Strings(display["creator"]), heading)
+	r.Authors = append(r.Authors, splitList(remote.Strings(display["contributor"]), heading)...)
 	if len(r.Authors) == 0 {
-		r.Authors = splitList(strs(addata["au"]), heading)
+		r.Authors = splitList(remote.Strings(addata["au"]), heading)
 		if len(r.Authors) == 0 {
-			r.Authors = splitList(strs(addata["addau"]), heading)
+			r.Authors = splitList(remote.Strings(addata["addau"]), heading)
 		}
 	}
 	r.Authors = dedupe(r.Authors)
 
-	for _, v := range [][]string{strs(display["creationdate"]), strs(addata["date"]), strs(addata["risdate"]), strs(search["creationdate"])} {
+	for _, v := range [][]string{remote.Strings(display["creationdate"]), remote.Strings(addata["date"]), remote.Strings(addata["risdate"]), remote.Strings(search["creationdate"])} {
 		if len(v) > 0 {
 			if y := year(v[0]); y != 0 {
 				r.Year = y
@@ -274,31 +275,31 @@ func toRecord(raw json.RawMessage, l Links) (federate.Record, bool) {
 			}
 		}
 	}
-	if p := clean(str(addata["pub"])); p != "" {
+	if p := clean(remote.String(addata["pub"])); p != "" {
 		r.Publisher = p
 	} else {
-		r.Publisher = clean(str(display["publisher"]))
+		r.Publisher = clean(remote.String(display["publisher"]))
 	}
-	r.Edition = clean(str(display["edition"]))
-	if s := strs(display["series"]); len(s) > 0 {
+	r.Edition = clean(remote.String(display["edition"]))
+	if s := remote.Strings(display["series"]); len(s) > 0 {
 		r.Series = heading(s[0])
 	}
-	r.Subjects = dedupe(splitList(strs(display["subject"]), heading))
-	r.Format = format(str(display["type"]), str(addata["format"]))
-	r.Language = language(str(display["language"]))
+	r.Subjects = dedupe(splitList(remote.Strings(display["subject"]), heading))
+	r.Format = format(remote.String(display["type"]), remote.String(addata["format"]))
+	r.Language = language(remote.String(display["language"]))
 
 	ids := &r.Identifiers
-	ids.ISBN = append(ids.ISBN, strs(addata["isbn"])...)
-	ids.ISBN = append(ids.ISBN, strs(search["isbn"])...)
-	ids.ISSN = append(ids.ISSN, strs(addata["issn"])...)
-	ids.ISSN = append(ids.ISSN, strs(addata["eissn"])...)
-	ids.ISSN = append(ids.ISSN, strs(search["issn"])...)
-	for _, o := range strs(addata["oclcid"]) {
+	ids.ISBN = append(ids.ISBN, remote.Strings(addata["isbn"])...)
+	ids.ISBN = append(ids.ISBN, remote.Strings(search["isbn"])...)
+	ids.ISSN = append(ids.ISSN, remote.Strings(addata["issn"])...)
+	ids.ISSN = append(ids.ISSN, remote.Strings(addata["eissn"])...)
+	ids.ISSN = append(ids.ISSN, remote.Strings(search["issn"])...)
+	for _, o := range remote.Strings(addata["oclcid"]) {
 		ids.OCLC = append(ids.OCLC, oclc(o))
 	}
-	ids.LCCN = append(ids.LCCN, strs(addata["lccn"])...)
-	ids.DOI = append(ids.DOI, strs(addata["doi"])...)
-	for _, v := range strs(display["identifier"]) {
+	ids.LCCN = append(ids.LCCN, remote.Strings(addata["lccn"])...)
+	ids.DOI = append(ids.DOI, remote.Strings(addata["doi"])...)
+	for _, v := range remote.Strings(display["identifier"]) {
 		identifiers(v, ids)
 	}
 	ids.ISBN, ids.ISSN, ids.OCLC = dedupe(ids.ISBN), dedupe(ids.ISSN), dedupe(ids.OCLC)
@@ -461,28 +462,28 @@ func links(doc, pnx map[string]json.RawMessage, id string, l Links) []federate.L
 		out = append(out, federate.Link{URL: u, Label: label})
 	}
 	if l.RecordURL != "" {
-		ctx, _ := scalar(doc["context"])
+		ctx, _ := remote.Scalar(doc["context"])
 		if ctx == "" {
 			ctx = "L"
 		}
 		add(fill(l.RecordURL, map[string]string{"{id}": id, "{context}": ctx}), "Catalogue record")
 	}
-	delivery := object(doc["delivery"])
-	for _, u := range strs(delivery["availabilityLinksUrl"]) {
+	delivery := remote.Object(doc["delivery"])
+	for _, u := range remote.Strings(delivery["availabilityLinksUrl"]) {
 		add(u, "Online access")
 	}
 	if ls := bytes.TrimSpace(delivery["link"]); len(ls) > 0 && ls[0] == '[' {
 		var items []json.RawMessage
 		if json.Unmarshal(ls, &items) == nil {
 			for _, it := range items {
-				o := object(it)
-				if strings.Contains(str(o["linkType"]), "linktorsrc") {
-					add(str(o["linkURL"]), "Online access")
+				o := remote.Object(it)
+				if strings.Contains(remote.String(o["linkType"]), "linktorsrc") {
+					add(remote.String(o["linkURL"]), "Online access")
 				}
 			}
 		}
 	}
-	for _, v := range strs(object(pnx["links"])["linktorsrc"]) {
+	for _, v := range remote.Strings(remote.Object(pnx["links"])["linktorsrc"]) {
 		_, parts := subfields(v)
 		for _, p := range parts {
 			if p.code == 'U' {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/commonshelf/commonshelf/connectors/remote"
 	"net/url"
 	"strings"
 
@@ -70,7 +71,7 @@ func ParseResponse(body []byte, f Fields, recordURL string) (federate.Page, erro
 	if e := solrError(top.Error); e != nil {
 		return federate.Page{}, e
 	}
-	resp := object(top.Response)
+	resp := remote.Object(top.Response)
 	if resp == nil {
 		if len(bytes.TrimSpace(top.Response)) == 0 {
 			return federate.Page{}, errors.New("response has no \"response\" section: not a Solr select answer")
@@ -78,7 +79,7 @@ func ParseResponse(body []byte, f Fields, recordURL string) (federate.Page, erro
 		return federate.Page{}, fmt.Errorf("response section is %s, not an object", describe(top.Response))
 	}
 	page := federate.Page{Total: -1}
-	if n, ok := integer(resp["numFound"]); ok {
+	if n, ok := remote.Integer(resp["numFound"]); ok {
 		page.Total = n
 	}
 	docs := bytes.TrimSpace(resp["docs"])
@@ -111,19 +112,19 @@ func solrError(raw json.RawMessage) *SolrError {
 		return nil
 	}
 	e := &SolrError{Msg: "Solr reported an error without a message"}
-	o := object(raw)
+	o := remote.Object(raw)
 	if o == nil {
-		if s, ok := scalar(raw); ok && s != "" {
+		if s, ok := remote.Scalar(raw); ok && s != "" {
 			e.Msg = s
 		}
 		return e
 	}
-	if n, ok := integer(o["code"]); ok {
+	if n, ok := remote.Integer(o["code"]); ok {
 		e.Code = n
 	}
-	if m := str(o["msg"]); m != "" {
+	if m := remote.String(o["msg"]); m != "" {
 		e.Msg = m
-	} else if t := str(o["trace"]); t != "" {
+	} else if t := remote.String(o["trace"]); t != "" {
 		e.Msg, _, _ = strings.Cut(t, "\n")
 	}
 	return e
@@ -158,13 +159,13 @@ func describe(raw []byte) string {
 // toRecord maps one doc; false if it is not an object or has no id or
 // title.
 func toRecord(raw json.RawMessage, f Fields, recordURL string) (federate.Record, bool) {
-	doc := object(raw)
+	doc := remote.Object(raw)
 	if doc == nil {
 		return federate.Record{}, false
 	}
 	first := func(names []string) string {
 		for _, n := range names {
-			for _, v := range strs(doc[n]) {
+			for _, v := range remote.Strings(doc[n]) {
 				if v = strings.TrimSpace(v); v != "" {
 					return v
 				}
@@ -175,7 +176,7 @@ func toRecord(raw json.RawMessage, f Fields, recordURL string) (federate.Record,
 	all := func(names []string) []string {
 		var out []string
 		for _, n := range names {
-			for _, v := range strs(doc[n]) {
+			for _, v := range remote.Strings(doc[n]) {
 				if v = strings.TrimSpace(v); v != "" {
 					out = append(out, v)
 				}
