@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -94,9 +95,10 @@ func limitRedirects(req *http.Request, via []*http.Request) error {
 }
 
 // Get fetches url and returns the body of a 2xx answer, at most MaxBody
-// bytes. A 4xx answer (except 408 and 429) wraps federate.ErrQueryRejected
-// when rejectedOn4xx is true — the member refused what we asked — otherwise
-// it and every 5xx are *HTTPError failures of the member. Transport errors
+// bytes. A 400, 413, 414 or 422 answer wraps federate.ErrQueryRejected when
+// rejectedOn4xx is true — the member refused what we asked. Every other
+// non-2xx answer is an *HTTPError failure of the member: a 401, 403 or 404
+// means its key or address is wrong, which must count against its breaker. Transport errors
 // and the context's deadline pass through wrapped.
 func (c *Client) Get(ctx context.Context, url string, accept string, rejectedOn4xx bool) ([]byte, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -114,6 +116,11 @@ func (c *Client) Get(ctx context.Context, url string, accept string, rejectedOn4
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, nil, ctxErr
 		}
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			ue.URL = redact(ue.URL) // the query string may carry an API key
+			return nil, nil, fmt.Errorf("GET: %w", ue)
+		}
 		return nil, nil, fmt.Errorf("GET %s: %w", redact(url), err)
 	}
 	defer resp.Body.Close()
@@ -129,8 +136,7 @@ func (c *Client) Get(ctx context.Context, url string, accept string, rejectedOn4
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		he := &HTTPError{Status: resp.StatusCode, Snippet: Snippet(body, 200)}
-		if rejectedOn4xx && resp.StatusCode >= 400 && resp.StatusCode < 500 &&
-			resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests {
+		if rejectedOn4xx && queryFault(resp.StatusCode) {
 			return body, resp.Header, fmt.Errorf("%w: %w", federate.ErrQueryRejected, he)
 		}
 		return body, resp.Header, he
@@ -157,6 +163,16 @@ func Snippet(body []byte, n int) string {
 	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// queryFault reports whether a status says the request itself was at
+// fault rather than the member.
+func queryFault(status int) bool {
+	switch status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusRequestURITooLong, http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
 }
 
 // redact drops a URL's query string, which may carry an API key.

@@ -24,6 +24,8 @@ func TestGetClassifiesTheMembersAnswer(t *testing.T) {
 			http.Error(w, "<html>maintenance</html>", http.StatusServiceUnavailable)
 		case "/big":
 			w.Write([]byte(strings.Repeat("x", 2000)))
+		case "/unauthorised":
+			http.Error(w, "bad key", http.StatusUnauthorized)
 		case "/key":
 			w.Write([]byte(r.Header.Get("X-Api-Key")))
 		}
@@ -52,6 +54,10 @@ func TestGetClassifiesTheMembersAnswer(t *testing.T) {
 			return errors.As(err, &he) && he.Status == 503 && strings.Contains(he.Snippet, "maintenance")
 		}},
 		{"a body over the cap is an error", "/big", true, "", func(err error) bool { return errors.Is(err, ErrBodyTooLarge) }},
+		{"a 401 is the member's failure: its key is wrong", "/unauthorised", true, "", func(err error) bool {
+			var he *HTTPError
+			return errors.As(err, &he) && he.Status == 401 && !errors.Is(err, federate.ErrQueryRejected)
+		}},
 		{"configured headers are sent", "/key", true, "secret", func(err error) bool { return err == nil }},
 	}
 	for _, tt := range tests {
@@ -87,5 +93,13 @@ func TestSnippetIsOneCleanLine(t *testing.T) {
 	}
 	if got := Snippet([]byte(strings.Repeat("é", 100)), 11); !strings.HasSuffix(got, "…") || len(got) > 14 {
 		t.Fatalf("%q", got)
+	}
+}
+
+func TestTransportErrorsDoNotLeakTheQueryString(t *testing.T) {
+	c := New(Options{})
+	_, _, err := c.Get(context.Background(), "http://127.0.0.1:1/sru?query=x&apikey=SECRET123", "", true)
+	if err == nil || strings.Contains(err.Error(), "SECRET123") {
+		t.Fatalf("err = %v", err)
 	}
 }
