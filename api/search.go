@@ -15,6 +15,7 @@ import (
 // searchParams are the query parameters GET /api/v1/search accepts.
 var searchParams = map[string]bool{
 	"q": true, "scope": true, "home": true, "limit": true, "offset": true, "explain": true, "timeout_ms": true,
+	"cache": true,
 }
 
 // maxLimit is the largest page a caller may ask for.
@@ -57,7 +58,7 @@ func (s *Server) parseSearch(args *fasthttp.Args) (federate.Request, *apiError) 
 		}
 		if !searchParams[key] {
 			perr = &apiError{Status: fasthttp.StatusBadRequest, Code: CodeUnknownParameter, Field: key,
-				Message: fmt.Sprintf("unknown parameter %q; known: q, scope, home, limit, offset, filter.<facet>, explain, timeout_ms", key)}
+				Message: fmt.Sprintf("unknown parameter %q; known: q, scope, home, limit, offset, filter.<facet>, explain, timeout_ms, cache", key)}
 		}
 	}
 	if perr != nil {
@@ -149,6 +150,15 @@ func (s *Server) parseSearch(args *fasthttp.Args) (federate.Request, *apiError) 
 			return req, badParam("timeout_ms", "timeout_ms must be a positive whole number of milliseconds")
 		}
 		req.Timeout = time.Duration(n) * time.Millisecond // the engine caps it
+	}
+	if v := args.Peek("cache"); v != nil {
+		// For operators checking what members answer now. Anyone may ask:
+		// a query nobody else sends costs the members just as much, so the
+		// parameter opens no new way to load them.
+		if string(v) != "bypass" {
+			return req, badParam("cache", "cache must be bypass (search the members now, even if the answer is cached)")
+		}
+		req.BypassCache = true
 	}
 	if len(filters) > 0 {
 		req.Filters = filters

@@ -4,9 +4,12 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/commonshelf/commonshelf/cache"
 	"github.com/commonshelf/commonshelf/consortium"
 	"github.com/commonshelf/commonshelf/federate"
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,12 +37,22 @@ type Server struct {
 	prom    fasthttp.RequestHandler
 	ready   atomic.Bool
 	srv     *fasthttp.Server
+	// pages keeps the encoded bodies of pages of cached answers, so that a
+	// hot page is encoded and hashed once (see Response.Version).
+	pages *cache.Cache[encodedPage]
+}
+
+// encodedPage is a search response body and its ETag.
+type encodedPage struct {
+	body []byte
+	etag []byte
 }
 
 // New builds a Server. reg receives the HTTP metrics and is served at
 // /metrics (with whatever else is registered on it, such as the engine's).
 func New(logger *slog.Logger, cfg *consortium.Config, engine *federate.Engine, reg *prometheus.Registry) *Server {
 	s := &Server{log: logger, cfg: cfg, engine: engine, metrics: newHTTPMetrics(reg)}
+	s.pages = cache.New[encodedPage](cache.Options{MaxEntries: 4096, MaxBytes: 64 << 20}, cache.NewMetrics(reg, "pages"))
 	s.prom = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	s.srv = &fasthttp.Server{
 		Handler:               s.Handler(),
@@ -162,7 +176,87 @@ func (s *Server) handleSearch(ctx *fasthttp.RequestCtx, _ []string) {
 		writeError(ctx, fromEngine(err))
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, searchResponse{Query: queryEcho{Raw: req.Query.Raw, Canonical: req.Query.Canonical()}, Response: resp})
+	cacheControl := searchCacheControl(req, resp, time.Now())
+	// A page of a cached answer is the same bytes for the same parameters:
+	// the query string (the query as typed, the page, filters…) and the
+	// cached answer's version (which stands for scope, home and results).
+	var pageKey string
+	if resp.Version != 0 && !resp.Stale {
+		pageKey = strconv.FormatUint(resp.Version, 36) + "?" + string(ctx.URI().QueryString())
+		if p, out := s.pages.Get(pageKey); out.State == cache.Fresh {
+			writeCacheable(ctx, p, cacheControl)
+			return
+		}
+	}
+	body, err := json.Marshal(searchResponse{Query: queryEcho{Raw: req.Query.Raw, Canonical: req.Query.Canonical()}, Response: resp})
+	if err != nil {
+		writeError(ctx, &apiError{Status: fasthttp.StatusInternalServerError, Code: CodeInternal, Message: "could not encode the response"})
+		return
+	}
+	p := encodedPage{body: body, etag: strongETag(body)}
+	if pageKey != "" {
+		// The version in the key retires the entry when the answer changes;
+		// the TTL only bounds how long an unused one lingers.
+		s.pages.Set(pageKey, cache.Item[encodedPage]{Value: p, Size: int64(len(body) + len(pageKey) + 64), TTL: time.Minute})
+	}
+	writeCacheable(ctx, p, cacheControl)
+}
+
+// strongETag is a quoted hash of the body (the first 128 bits of its
+// SHA-256).
+func strongETag(body []byte) []byte {
+	sum := sha256.Sum256(body)
+	etag := make([]byte, 2+32)
+	etag[0], etag[len(etag)-1] = '"', '"'
+	hex.Encode(etag[1:len(etag)-1], sum[:16])
+	return etag
+}
+
+// searchCacheControl says how long clients and shared caches may keep a
+// search answer: a complete answer for what remains of its freshness in the
+// engine's cache; a stale or uncached one must be revalidated (its ETag
+// makes that cheap); a partial answer, or one the caller asked to bypass
+// the cache for, is not kept at all.
+func searchCacheControl(req federate.Request, resp *federate.Response, now time.Time) string {
+	switch {
+	case resp.Partial || req.BypassCache:
+		return "no-store"
+	case resp.FreshUntil.After(now):
+		return "public, max-age=" + strconv.FormatInt(int64(resp.FreshUntil.Sub(now)/time.Second), 10)
+	}
+	return "no-cache"
+}
+
+// writeCacheable sends a 200 JSON body with its strong ETag and
+// cacheControl, or a bodiless 304 when the request's If-None-Match already
+// names that ETag. p is only read.
+func writeCacheable(ctx *fasthttp.RequestCtx, p encodedPage, cacheControl string) {
+	ctx.Response.Header.SetBytesV("ETag", p.etag)
+	ctx.Response.Header.Set("Cache-Control", cacheControl)
+	if inm := ctx.Request.Header.Peek("If-None-Match"); inm != nil && etagMatches(inm, p.etag) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		ctx.ResetBody()
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("application/json; charset=utf-8")
+	ctx.SetBody(p.body) // copies
+}
+
+// etagMatches reports whether an If-None-Match value (a list of entity
+// tags, or *) names etag, comparing weakly as RFC 9110 says for
+// If-None-Match.
+func etagMatches(header, etag []byte) bool {
+	for part := range bytes.SplitSeq(header, []byte(",")) {
+		part = bytes.TrimSpace(part)
+		if string(part) == "*" {
+			return true
+		}
+		if bytes.Equal(bytes.TrimPrefix(part, []byte("W/")), etag) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) handleMembers(ctx *fasthttp.RequestCtx, _ []string) {

@@ -37,6 +37,11 @@ const (
 	DefaultMaxInFlight      = 16
 	DefaultBreakerFailures  = 5
 	DefaultBreakerOpenFor   = 30 * time.Second
+	DefaultCacheMaxEntries  = 10000
+	DefaultCacheMaxMB       = 256
+	DefaultCacheTTL         = 5 * time.Minute
+	DefaultCachePartialTTL  = 15 * time.Second
+	DefaultCacheStaleGrace  = time.Minute
 )
 
 // Connector kinds a member may use.
@@ -100,6 +105,30 @@ type Defaults struct {
 	// ExternalLinks are shown on the gateway page. Nil: none.
 	ExternalLinks []ExternalLink
 	Search        Search
+	// Cache is the hot-query cache of searches. Consortium-wide:
+	// institutions cannot override it.
+	Cache Cache
+}
+
+// Cache configures the hot-query cache. After Load every field holds a
+// usable value (the built-in default for what the file leaves out).
+type Cache struct {
+	// MaxEntries caps the cached searches; positive (built-in 10000).
+	MaxEntries int
+	// MaxMB caps their approximate memory in megabytes; positive (built-in
+	// 256).
+	MaxMB int
+	// TTL is how long a complete answer is reused (built-in 5m). 0 (written
+	// `ttl: 0`) turns the cache off: every search asks the members.
+	TTL time.Duration
+	// PartialTTL is how long an answer that lacks a member is reused
+	// (built-in 15s, or TTL if that is shorter); 0: not reused. Never above
+	// TTL.
+	PartialTTL time.Duration
+	// StaleGrace is how long after its TTL a complete answer is still
+	// served, marked stale, while one search refreshes it in the background
+	// (built-in 1m); 0: never.
+	StaleGrace time.Duration
 }
 
 // UploadLimits are upload size limits in megabytes, per role. Both are

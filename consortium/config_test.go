@@ -29,6 +29,7 @@ func TestLoadValidFile(t *testing.T) {
 		UploadMaxMB:   UploadLimits{Instructor: 50, Student: 10},
 		ExternalLinks: []ExternalLink{{Label: "Ask a librarian", URL: "https://example.org/ask"}},
 		Search:        Search{TimeoutMS: 3000, MaxTimeoutMS: 10000, PageSize: 20},
+		Cache:         builtInCache,
 	}
 	if !reflect.DeepEqual(c.Consortium.Defaults, wantDefaults) {
 		t.Errorf("defaults = %+v, want %+v", c.Consortium.Defaults, wantDefaults)
@@ -201,6 +202,7 @@ func TestBuiltInDefaults(t *testing.T) {
 		Language:    "en",
 		UploadMaxMB: UploadLimits{Instructor: 50, Student: 10},
 		Search:      Search{TimeoutMS: 3000, MaxTimeoutMS: 10000, PageSize: 20},
+		Cache:       builtInCache,
 	}
 	if !reflect.DeepEqual(c.Consortium.Defaults, want) {
 		t.Errorf("defaults = %+v, want %+v", c.Consortium.Defaults, want)

@@ -484,7 +484,8 @@ func (p *parser) defaults(n *yaml.Node, path string, d *Defaults) {
 		UploadMaxMB: UploadLimits{Instructor: DefaultUploadInstructor, Student: DefaultUploadStudent},
 		Search:      Search{TimeoutMS: DefaultSearchTimeoutMS, MaxTimeoutMS: DefaultMaxTimeoutMS, PageSize: DefaultPageSize},
 	}
-	m, _ := p.mapping(n, path, "language", "upload_max_mb", "external_links", "search")
+	m, _ := p.mapping(n, path, "language", "upload_max_mb", "external_links", "search", "cache")
+	p.cache(m.get("cache"), join(path, "cache"), &d.Cache)
 	setInt := func(n *yaml.Node, key string, dst *int, read func(*yaml.Node, string) (int, bool)) {
 		if !present(n) {
 			return
@@ -525,6 +526,62 @@ func (p *parser) defaults(n *yaml.Node, path string, d *Defaults) {
 		p.add(resolve(tn), join(path, "search.timeout_ms"), "%d exceeds search.max_timeout_ms (%d)", d.Search.TimeoutMS, d.Search.MaxTimeoutMS)
 		p.badDefault[KeySearchTimeoutMS] = true
 	}
+}
+
+// cache reads consortium.defaults.cache.
+func (p *parser) cache(n *yaml.Node, path string, c *Cache) {
+	*c = Cache{MaxEntries: DefaultCacheMaxEntries, MaxMB: DefaultCacheMaxMB, TTL: DefaultCacheTTL,
+		PartialTTL: DefaultCachePartialTTL, StaleGrace: DefaultCacheStaleGrace}
+	m, _ := p.mapping(n, path, "max_entries", "max_mb", "ttl", "partial_ttl", "stale_grace")
+	if en := m.get("max_entries"); present(en) {
+		if v, ok := p.positive(en, join(path, "max_entries"), "max_entries"); ok {
+			c.MaxEntries = v
+		}
+	}
+	if mn := m.get("max_mb"); present(mn) {
+		if v, ok := p.positive(mn, join(path, "max_mb"), "max_mb"); ok {
+			c.MaxMB = v
+		}
+	}
+	for _, d := range []struct {
+		key string
+		dst *time.Duration
+	}{{"ttl", &c.TTL}, {"partial_ttl", &c.PartialTTL}, {"stale_grace", &c.StaleGrace}} {
+		if dn := m.get(d.key); present(dn) {
+			if v, ok := p.duration(dn, join(path, d.key)); ok {
+				*d.dst = v
+			}
+		}
+	}
+	if pn := m.get("partial_ttl"); c.PartialTTL > c.TTL {
+		if present(pn) && c.TTL > 0 {
+			p.add(resolve(pn), join(path, "partial_ttl"), "%s exceeds ttl (%s): a partial answer may not live longer than a complete one", c.PartialTTL, c.TTL)
+		}
+		c.PartialTTL = c.TTL
+	}
+}
+
+// duration reads a duration such as 30s or 5m; 0 is allowed, negative
+// values are not.
+func (p *parser) duration(n *yaml.Node, path string) (time.Duration, bool) {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int" && n.Value == "0" {
+		return 0, true
+	}
+	s, ok := p.str(n, path)
+	if !ok {
+		return 0, false
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		p.add(n, path, "%q is not a duration like 30s, 5m or 1h30m", s)
+		return 0, false
+	case d < 0:
+		p.add(n, path, "%s is negative", s)
+		return 0, false
+	}
+	return d, true
 }
 
 func (p *parser) locked(n *yaml.Node, path string, c *Consortium) {

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/commonshelf/commonshelf/cache"
 	"github.com/sony/gobreaker/v2"
 	"golang.org/x/sync/errgroup"
 )
@@ -76,6 +77,8 @@ type EngineConfig struct {
 	// MinFetch is how many records each member is asked for at least, so
 	// that merging and re-ranking see more than one page; 0 means 50.
 	MinFetch int
+	// Cache configures the hot-query cache; the zero value turns it off.
+	Cache CacheConfig
 }
 
 // Engine fans a query out to the members, merges and ranks their answers.
@@ -86,6 +89,11 @@ type Engine struct {
 	members []*member
 	byID    map[string]*member
 	metrics *Metrics
+	// group is the hot-query cache (nil: off); cacheCfg its settings with
+	// defaults applied; window the works cached per query.
+	group    *cache.Group[*window]
+	cacheCfg CacheConfig
+	window   int
 }
 
 // member is a Member with its runtime state.
@@ -115,6 +123,17 @@ func NewEngine(logger *slog.Logger, cfg EngineConfig, metrics *Metrics, members 
 		cfg.MinFetch = 50
 	}
 	e := &Engine{log: logger, cfg: cfg, byID: make(map[string]*member), metrics: metrics}
+	if cc := cfg.Cache; cc.TTL > 0 {
+		if cc.Window <= 0 {
+			cc.Window = defaultCacheWindow
+		}
+		cc.Window = min(cc.Window, cfg.MaxDepth)
+		e.cacheCfg, e.window = cc, cc.Window
+		c := cache.New[*window](cache.Options{MaxEntries: cc.MaxEntries, MaxBytes: cc.MaxBytes}, metrics.cacheMetrics())
+		// The fan-out keeps its own deadline; this bound only guards
+		// against a fill that never returns.
+		e.group = cache.NewGroup(logger, c, 2*cfg.MaxTimeout)
+	}
 	for _, m := range members {
 		if m.ID == "" || m.Connector == nil {
 			return nil, fmt.Errorf("member %q: id and connector are required", m.ID)
@@ -155,6 +174,11 @@ func (e *Engine) breakerSettings(m *member) gobreaker.Settings {
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			e.log.Warn("member breaker changed state", "member", name, "from", from.String(), "to", to.String())
 			e.metrics.breakerState(name, to)
+			if e.group != nil {
+				// Cached answers that searched this member said it was
+				// answering (or not); that is no longer so.
+				e.group.Cache().InvalidateTag(name)
+			}
 		},
 	}
 }
@@ -187,8 +211,12 @@ type Request struct {
 	// Explain asks for each score's parts.
 	Explain bool
 	// Timeout is the caller's budget; 0 means the default, and it is
-	// capped by the engine's maximum.
+	// capped by the engine's maximum. A search shared by several callers
+	// (see CacheKey) runs with the budget of the one that started it.
 	Timeout time.Duration
+	// BypassCache asks for a fresh search even when the cache holds the
+	// answer; the fresh answer then replaces the cached one.
+	BypassCache bool
 }
 
 // RequestError is a problem with a Request that the caller must fix.
@@ -207,8 +235,23 @@ type Response struct {
 	// pass the filters, within the depth the members were asked for.
 	Total int `json:"total"`
 	// Partial is true when at least one member in scope did not answer.
-	Partial bool  `json:"partial"`
-	TookMS  int64 `json:"took_ms"`
+	Partial bool `json:"partial"`
+	// TookMS is how long the search took; for a cached answer, how long it
+	// took when it was made.
+	TookMS int64 `json:"took_ms"`
+	// Cached is true when the answer came from the hot-query cache; Stale
+	// when that cached answer has expired and is being refreshed in the
+	// background (it is served within the configured grace period).
+	Cached bool `json:"cached"`
+	Stale  bool `json:"stale"`
+	// FreshUntil is when a complete answer that is (now) cached stops being
+	// fresh; zero for an answer that is not cached, or is partial.
+	FreshUntil time.Time `json:"-"`
+	// Version identifies the cached answer a cached response was paged
+	// from: every response paged from the same cached answer has the same
+	// Version (a new search, a refresh or an invalidation gives a new one),
+	// so an encoding of the same page may be reused. 0 when not cached.
+	Version uint64 `json:"-"`
 }
 
 // Validate checks a request against the engine's limits.
@@ -246,12 +289,19 @@ func (e *Engine) Validate(req *Request) error {
 }
 
 // Search runs req across the members in scope. It returns an error only for
-// a bad request (a *RequestError); members' failures are reported in
-// Response.Members and Partial. ctx is the caller's: when it is cancelled,
-// every member call is cancelled.
+// a bad request (a *RequestError), or when the search itself failed (a bug,
+// logged); members' failures are reported in Response.Members and Partial.
+// ctx is the caller's: when it is cancelled, every member call is
+// cancelled — except that, with the cache on, a page within the cached
+// window is answered by a search shared with identical concurrent requests,
+// which runs on regardless and is cached (see CacheKey); the caller
+// leaving only stops its wait.
 func (e *Engine) Search(ctx context.Context, req Request) (*Response, error) {
 	if err := e.Validate(&req); err != nil {
 		return nil, err
+	}
+	if e.group != nil && req.Offset+req.Limit <= e.window {
+		return e.searchCached(ctx, req)
 	}
 	start := time.Now()
 	pages, statuses := e.FanOut(ctx, req)
@@ -442,6 +492,7 @@ func (e *Engine) logSearch(req Request, resp *Response) {
 	e.log.Info("search",
 		"q", req.Query.Canonical(), "home", req.Home, "offset", req.Offset, "limit", req.Limit,
 		"results", len(resp.Results), "total", resp.Total, "partial", resp.Partial, "took_ms", resp.TookMS,
+		"cached", resp.Cached, "stale", resp.Stale,
 		slog.Group("members", attrs...))
 }
 

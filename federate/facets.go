@@ -1,6 +1,7 @@
 package federate
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -166,24 +167,62 @@ func matchesFacet(res *Result, name string, accepted []string) bool {
 
 // Assemble merges the members' pages, ranks the works, applies filters,
 // counts facets and cuts the requested page. order is the holdings' member
-// display order.
+// display order. It is rankWorks followed by pageWorks; the cache keeps what
+// rankWorks makes and pages it per request.
 func Assemble(req Request, pages []Page, order map[string]int) *Response {
+	return pageWorks(req, rankWorks(req, pages, order), nil)
+}
+
+// rankWorks merges the members' pages into works and ranks them: the part
+// of an answer that depends only on the query, the scope and the home
+// institution (not on filters or the page).
+func rankWorks(req Request, pages []Page, order map[string]int) []*Result {
 	merged := Merge(pages, order)
 	scopeSize := len(req.Members)
 	if scopeSize == 0 {
 		scopeSize = len(order)
 	}
 	Rank(merged, req.Query, req.Home, scopeSize, req.Explain)
-	filtered := merged[:0:0]
-	for _, res := range merged {
-		if matchesFilters(res, req.Filters) {
-			filtered = append(filtered, res)
+	return merged
+}
+
+// pageWorks applies req's filters to the ranked works, counts facets and
+// cuts req's page; works are only read. allFacets, if not nil, are the
+// facets of all the works, used when req has no filter. Results are copies
+// of the works (without Explain unless req asks for it); their slices are
+// shared and must not be modified.
+func pageWorks(req Request, works []*Result, allFacets []Facet) *Response {
+	filtered := works
+	if hasFilters(req.Filters) {
+		filtered = make([]*Result, 0, len(works))
+		for _, res := range works {
+			if matchesFilters(res, req.Filters) {
+				filtered = append(filtered, res)
+			}
 		}
+		allFacets = nil
 	}
-	resp := &Response{Facets: Facets(filtered), Total: len(filtered), Results: []Result{}}
+	if allFacets == nil {
+		allFacets = Facets(filtered)
+	}
+	resp := &Response{Facets: slices.Clone(allFacets), Total: len(filtered)}
 	end := min(req.Offset+req.Limit, len(filtered))
+	resp.Results = make([]Result, 0, max(end-req.Offset, 0))
 	for i := req.Offset; i < end; i++ {
-		resp.Results = append(resp.Results, *filtered[i])
+		res := *filtered[i]
+		if !req.Explain {
+			res.Explain = nil
+		}
+		resp.Results = append(resp.Results, res)
 	}
 	return resp
+}
+
+func hasFilters(filters map[string][]string) bool {
+	for _, v := range filters {
+		if len(v) > 0 {
+			return true
+		}
+	}
+	return false
 }

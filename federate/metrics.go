@@ -3,6 +3,7 @@ package federate
 import (
 	"time"
 
+	"github.com/commonshelf/commonshelf/cache"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
 )
@@ -13,6 +14,7 @@ type Metrics struct {
 	outcomes *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	breaker  *prometheus.GaugeVec
+	cache    *cache.Metrics
 }
 
 // NewMetrics registers the Engine's collectors with reg.
@@ -33,7 +35,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"member"}),
 	}
 	reg.MustRegister(m.outcomes, m.latency, m.breaker)
+	m.cache = cache.NewMetrics(reg, "search")
 	return m
+}
+
+// cacheMetrics are the hot-query cache's collectors (nil if m is).
+func (m *Metrics) cacheMetrics() *cache.Metrics {
+	if m == nil {
+		return nil
+	}
+	return m.cache
 }
 
 func (m *Metrics) memberOutcome(member, status string, took time.Duration) {

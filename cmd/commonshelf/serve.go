@@ -100,9 +100,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cc := cfg.Consortium.Defaults.Cache
 	engine, err := federate.NewEngine(logger, federate.EngineConfig{
 		DefaultTimeout: time.Duration(cfg.Consortium.Defaults.Search.TimeoutMS) * time.Millisecond,
 		MaxTimeout:     cfg.MaxTimeout(),
+		// The cache starts empty: a configuration change takes a restart,
+		// which is also what invalidates answers made under the old one.
+		Cache: federate.CacheConfig{TTL: cc.TTL, PartialTTL: cc.PartialTTL, StaleGrace: cc.StaleGrace,
+			MaxEntries: cc.MaxEntries, MaxBytes: int64(cc.MaxMB) << 20},
 	}, federate.NewMetrics(reg), members)
 	if err != nil {
 		return err
