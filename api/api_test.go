@@ -251,6 +251,7 @@ func TestBadInputGetsAClear4xx(t *testing.T) {
 		{"limit not a number", "/api/v1/search?q=dune&limit=ten", 400, CodeInvalidParameter, "limit", ""},
 		{"negative offset", "/api/v1/search?q=dune&offset=-1", 400, CodeInvalidParameter, "offset", ""},
 		{"paging too deep", "/api/v1/search?q=dune&offset=290&limit=20", 400, CodeInvalidParameter, "offset", "refine"},
+		{"an offset that would overflow", "/api/v1/search?q=dune&offset=9223372036854775807&limit=1", 400, CodeInvalidParameter, "offset", "refine"},
 		{"bad timeout", "/api/v1/search?q=dune&timeout_ms=soon", 400, CodeInvalidParameter, "timeout_ms", ""},
 		{"unknown facet filter", "/api/v1/search?q=dune&filter.colour=red", 400, CodeInvalidParameter, "filter.colour", "unknown facet"},
 		{"bad year filter", "/api/v1/search?q=dune&filter.year=recent", 400, CodeInvalidParameter, "filter.year", ""},
@@ -340,5 +341,33 @@ func TestOperationalEndpoints(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+func TestAThousandCharacterQueryInAnyScriptIsRead(t *testing.T) {
+	ts := startServer(t)
+	q := url.QueryEscape(`"` + strings.TrimSpace(strings.Repeat("图书馆 ", 247)) + `"`) // a 989-character phrase, ~7 KB encoded
+	var got searchJSON
+	if code := ts.get(t, "/api/v1/search?scope=good&q="+q, &got); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	var tooLong struct {
+		Error apiError `json:"error"`
+	}
+	if code := ts.get(t, "/api/v1/search?q="+url.QueryEscape(strings.Repeat("图", 1001)), &tooLong); code != 400 || tooLong.Error.Code != CodeInvalidQuery {
+		t.Fatalf("1,001 characters: %d %+v", code, tooLong)
+	}
+}
+
+func TestMethodNotAllowedNamesTheAllowedMethods(t *testing.T) {
+	ts := startServer(t)
+	req, _ := http.NewRequest(http.MethodDelete, ts.base+"/api/v1/members", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, HEAD" {
+		t.Fatalf("%d Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
 	}
 }

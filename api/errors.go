@@ -31,6 +31,8 @@ type apiError struct {
 	Field   string `json:"field,omitempty"`
 	// Position is the 1-based character position of a query syntax error.
 	Position int `json:"position,omitempty"`
+	// allow is the Allow header of a 405.
+	allow string
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
@@ -53,6 +55,9 @@ func fromEngine(err error) *apiError {
 }
 
 func writeError(ctx *fasthttp.RequestCtx, e *apiError) {
+	if e.allow != "" {
+		ctx.Response.Header.Set("Allow", e.allow)
+	}
 	writeJSON(ctx, e.Status, map[string]*apiError{"error": e})
 }
 

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"errors"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -61,6 +62,10 @@ func New(logger *slog.Logger, cfg *consortium.Config, engine *federate.Engine, r
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
 		MaxRequestBodySize:    4 << 20,
+		// A 1,000-character query in a non-Latin script is up to 9 KB once
+		// percent-encoded; the request line must fit.
+		ReadBufferSize: 16 << 10,
+		ErrorHandler:   s.transportError,
 		NoDefaultServerHeader: false,
 		NoDefaultDate:         false,
 		Logger:                slogPrinter{logger},
@@ -91,7 +96,7 @@ func (s *Server) match(method, path string) (route, *apiError) {
 	get := func(name string, h func(*fasthttp.RequestCtx, []string), params ...string) (route, *apiError) {
 		if method != fasthttp.MethodGet && method != fasthttp.MethodHead {
 			return route{name: name}, &apiError{Status: fasthttp.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
-				Message: fmt.Sprintf("%s is not allowed on %s; use GET", method, path)}
+				Message: fmt.Sprintf("%s is not allowed on %s; use GET", method, path), allow: "GET, HEAD"}
 		}
 		return route{name, h, params}, nil
 	}
@@ -119,6 +124,17 @@ func (s *Server) match(method, path string) (route, *apiError) {
 	}
 	return route{name: "unknown"}, &apiError{Status: fasthttp.StatusNotFound, Code: CodeNotFound,
 		Message: fmt.Sprintf("no such endpoint: %s", path)}
+}
+
+// transportError answers a request fasthttp could not parse (too large,
+// malformed) in the API's JSON error shape.
+func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
+	var big *fasthttp.ErrSmallBuffer
+	status, msg := fasthttp.StatusBadRequest, "the request could not be read: "+err.Error()
+	if errors.As(err, &big) {
+		status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "the request line or headers are too large"
+	}
+	writeError(ctx, &apiError{Status: status, Code: CodeInvalidParameter, Message: msg})
 }
 
 // Handler is the server's request handler: request id, recovery, logging and

@@ -170,7 +170,8 @@ func (e *Engine) breakerSettings(m *member) gobreaker.Settings {
 		// member's.
 		IsSuccessful: func(err error) bool { return err == nil || errors.Is(err, ErrQueryRejected) },
 		// The caller going away says nothing about the member.
-		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		// nor does a deadline the caller chose shorter than the member's.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) || errors.Is(err, errShortBudget) },
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			e.log.Warn("member breaker changed state", "member", name, "from", from.String(), "to", to.String())
 			e.metrics.breakerState(name, to)
@@ -265,13 +266,22 @@ func (e *Engine) Validate(req *Request) error {
 	if req.Offset < 0 {
 		return &RequestError{"offset", "offset must not be negative"}
 	}
-	if req.Offset+req.Limit > e.cfg.MaxDepth {
+	if req.Offset > e.cfg.MaxDepth || req.Limit > e.cfg.MaxDepth-req.Offset {
 		return &RequestError{"offset", fmt.Sprintf("offset+limit may not exceed %d; refine the query instead of paging deeper", e.cfg.MaxDepth)}
 	}
+	seen := make(map[string]bool, len(req.Members))
+	members := req.Members[:0:0]
 	for _, id := range req.Members {
 		if _, ok := e.byID[id]; !ok {
 			return &RequestError{"scope", fmt.Sprintf("unknown member %q", id)}
 		}
+		if !seen[id] { // a member named twice is searched, and counted, once
+			seen[id] = true
+			members = append(members, id)
+		}
+	}
+	if len(req.Members) > 0 {
+		req.Members = members
 	}
 	for name := range req.Filters {
 		if !knownFacet(name) {
@@ -349,7 +359,8 @@ func (e *Engine) scope(req Request) []*member {
 // belongs to status i; a member that did not answer has an empty page.
 func (e *Engine) FanOut(ctx context.Context, req Request) ([]Page, []MemberStatus) {
 	scope := e.scope(req)
-	ctx, cancel := context.WithTimeout(ctx, e.budget(req))
+	budget := e.budget(req)
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	w := Window{Offset: 0, Limit: max(req.Offset+req.Limit, e.cfg.MinFetch)}
 	pages := make([]Page, len(scope))
@@ -357,7 +368,7 @@ func (e *Engine) FanOut(ctx context.Context, req Request) ([]Page, []MemberStatu
 	var g errgroup.Group // not WithContext: one member's failure must not cancel the others
 	for i, m := range scope {
 		g.Go(func() error {
-			pages[i], statuses[i] = e.callMember(ctx, m, req.Query, w)
+			pages[i], statuses[i] = e.callMember(ctx, m, req.Query, w, budget)
 			return nil
 		})
 	}
@@ -365,10 +376,18 @@ func (e *Engine) FanOut(ctx context.Context, req Request) ([]Page, []MemberStatu
 	return pages, statuses
 }
 
+// errMemberDeadline is the cause of a member's own deadline; errShortBudget
+// marks a deadline that came from a search budget shorter than the member's
+// allowance, which says nothing about the member's health.
+var (
+	errMemberDeadline = errors.New("member deadline")
+	errShortBudget    = errors.New("the search's time budget was shorter than the member's timeout")
+)
+
 // callMember searches one member and classifies the outcome. It returns
 // by ctx's deadline (or the member's, if sooner) even if the connector does
-// not.
-func (e *Engine) callMember(ctx context.Context, m *member, q Query, w Window) (page Page, st MemberStatus) {
+// not. budget is the search's whole time allowance.
+func (e *Engine) callMember(ctx context.Context, m *member, q Query, w Window, budget time.Duration) (page Page, st MemberStatus) {
 	start := time.Now()
 	st = MemberStatus{ID: m.ID, Name: m.Name, Hits: -1}
 	defer func() {
@@ -382,8 +401,11 @@ func (e *Engine) callMember(ctx context.Context, m *member, q Query, w Window) (
 		e.metrics.memberOutcome(m.ID, st.Status, time.Since(start))
 	}()
 
-	if ctx.Err() != nil {
+	if err := ctx.Err(); err != nil {
 		st.Status, st.Error = StatusSkipped, "search was cancelled before this member was called"
+		if errors.Is(err, context.DeadlineExceeded) {
+			st.Status, st.Error = StatusTimeout, "the search's time budget ran out before this member was called"
+		}
 		return Page{}, st
 	}
 	select {
@@ -393,15 +415,22 @@ func (e *Engine) callMember(ctx context.Context, m *member, q Query, w Window) (
 		return Page{}, st
 	}
 	mctx := ctx
+	allowance := e.cfg.DefaultTimeout
 	if m.Timeout > 0 {
 		var cancel context.CancelFunc
-		mctx, cancel = context.WithTimeout(ctx, m.Timeout)
+		mctx, cancel = context.WithTimeoutCause(ctx, m.Timeout, errMemberDeadline)
 		defer cancel()
+		allowance = m.Timeout
 	}
 	started := false // whether the connector was called (and so owns the slot)
 	page, err := m.breaker.Execute(func() (Page, error) {
 		started = true
-		return e.guardedSearch(mctx, m, q, w)
+		p, err := e.guardedSearch(mctx, m, q, w)
+		if err != nil && errors.Is(err, context.DeadlineExceeded) &&
+			!errors.Is(context.Cause(mctx), errMemberDeadline) && budget < allowance {
+			err = fmt.Errorf("%w: %w", errShortBudget, err)
+		}
+		return p, err
 	})
 	if !started {
 		<-m.slots
@@ -588,7 +617,7 @@ func (s *memberStats) snapshot() Recent {
 // valid UTF-8, member and rank set. A record without an id or a title
 // cannot be shown or requested; it is dropped and counted as rejected.
 func sanitize(memberID string, recs []Record, offset, rejected int) ([]Record, int) {
-	out := recs[:0]
+	out := make([]Record, 0, len(recs)) // the connector's slice may be shared: never write it
 	for i, r := range recs {
 		r.RecordID = validUTF8(r.RecordID)
 		r.Title = validUTF8(r.Title)

@@ -233,3 +233,27 @@ func TestValidateRejectsBadRequests(t *testing.T) {
 		})
 	}
 }
+
+func TestAShortCallerBudgetNeverTripsAMembersBreaker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := &fakeMember{Delay: 50 * time.Millisecond, Records: []Record{book("1", "Dune", "Herbert, Frank", 1965)}}
+		e := newTestEngine(t, time.Second, map[string]*fakeMember{"slow": slow}, "slow")
+		for range 10 {
+			resp, err := e.Search(context.Background(), Request{Query: word("dune"), Limit: 10, Timeout: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := statusOf(resp, "slow"); s.Status != StatusTimeout {
+				t.Fatalf("status %q, want timeout", s.Status)
+			}
+		}
+		if st := e.Members()[0].Breaker; st != "closed" {
+			t.Fatalf("breaker %q after searches whose caller allowed 1ms: the caller's choice is not the member's fault", st)
+		}
+		resp, _ := e.Search(context.Background(), Request{Query: word("dune"), Limit: 10})
+		if s := statusOf(resp, "slow"); s.Status != StatusOK {
+			t.Fatalf("normal search: %q", s.Status)
+		}
+		synctest.Wait()
+	})
+}

@@ -105,30 +105,11 @@ func Facets(results []*Result) []Facet {
 
 // parseYearFilter reads "2008", "1990..2000", "1990.." or "..2000".
 func parseYearFilter(v string) (from, to int, ok bool) {
-	v = strings.TrimSpace(v)
-	lo, hi, isRange := strings.Cut(v, "..")
-	if !isRange {
-		y, err := strconv.Atoi(v)
-		return y, y, err == nil
-	}
-	if lo == "" && hi == "" {
+	y, msg := parseYears(strings.TrimSpace(v))
+	if msg != "" {
 		return 0, 0, false
 	}
-	if lo != "" {
-		y, err := strconv.Atoi(lo)
-		if err != nil {
-			return 0, 0, false
-		}
-		from = y
-	}
-	if hi != "" {
-		y, err := strconv.Atoi(hi)
-		if err != nil {
-			return 0, 0, false
-		}
-		to = y
-	}
-	return from, to, to == 0 || from <= to
+	return y.From, y.To, true
 }
 
 // matchesFilters reports whether a result passes every filter: for each

@@ -9,6 +9,15 @@ import (
 // 13-digit form. It reports false if no valid ISBN (check digit included)
 // leads the string.
 func NormalizeISBN(s string) (string, bool) {
+	s = strings.ReplaceAll(s, "\u00a0", " ")
+	s = strings.TrimSpace(s)
+	if len(s) >= 4 && strings.EqualFold(s[:4], "isbn") { // "ISBN", "ISBN-10:", "ISBN-13 "
+		s = strings.TrimLeft(s[4:], " ")
+		if len(s) >= 3 && s[0] == '-' && (s[1:3] == "10" || s[1:3] == "13") {
+			s = s[3:]
+		}
+		s = strings.TrimLeft(s, ": ")
+	}
 	var d []byte
 	started := false
 	for i := 0; i < len(s) && len(d) <= 13; i++ {
@@ -20,14 +29,14 @@ func NormalizeISBN(s string) (string, bool) {
 		case (c == 'X' || c == 'x') && len(d) == 9:
 			d = append(d, 'X')
 			started = true
-		case c == '-' || c == ' ' || c == '\u00a0':
+		case c == '-' || c == ' ':
 			if started && c == ' ' && (len(d) == 10 || len(d) == 13) {
 				i = len(s) // a space after a complete number ends it
 			}
 		default:
 			if started {
 				i = len(s)
-			} else if !strings.ContainsRune("ISBNisbn:", rune(c)) {
+			} else {
 				return "", false
 			}
 		}

@@ -13,6 +13,8 @@ func TestNormalizeISBN(t *testing.T) {
 		{"ISBN-10 with X check digit", "080442957X", "9780804429573", true},
 		{"lower-case x check digit", "080442957x", "9780804429573", true},
 		{"ISBN prefix is tolerated", "ISBN 0-439-02348-3", "9780439023481", true},
+		{"ISBN-13: prefix is tolerated", "ISBN-13: 978-0-439-02348-1", "9780439023481", true},
+		{"a non-breaking space inside the number", "978\u00a00439023481", "9780439023481", true},
 		{"979 prefix is valid", "979-10-90636-07-1", "9791090636071", true},
 		{"wrong ISBN-10 check digit is rejected", "0439023484", "", false},
 		{"wrong ISBN-13 check digit is rejected", "9780439023482", "", false},

@@ -1,6 +1,7 @@
 package federate
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -62,28 +63,19 @@ func Merge(pages []Page, order map[string]int) []*Result {
 	}
 	uf := newClusters(recs)
 
-	// Strong identifiers.
-	seen := make(map[string]int)
+	// Strong identifiers. Each key remembers every cluster it started, so
+	// that a veto against one does not stop a join with another.
+	seen := make(map[string][]int)
 	for i, r := range recs {
 		for _, key := range strongKeys(r) {
-			if j, ok := seen[key]; ok {
-				uf.join(j, i, "shared "+strings.Replace(key, ":", " ", 1), false)
-			} else {
-				seen[key] = i
-			}
+			uf.joinAny(seen, key, i, "shared "+strings.Replace(key, ":", " ", 1), false)
 		}
 	}
 	// Title, first author and year.
-	byTitle := make(map[string]int)
+	byTitle := make(map[string][]int)
 	for i, r := range recs {
-		key := WorkKey(r)
-		if key == "" {
-			continue
-		}
-		if j, ok := byTitle[key]; ok {
-			uf.join(j, i, "same title, first author and year", true)
-		} else {
-			byTitle[key] = i
+		if key := WorkKey(r); key != "" {
+			uf.joinAny(byTitle, key, i, "same title, first author and year", true)
 		}
 	}
 	return uf.results(order)
@@ -127,10 +119,20 @@ var leadingArticles = map[string]bool{
 	"der": true, "die": true, "das": true, "el": true, "los": true, "las": true, "il": true,
 }
 
+// noiseSubtitles are subtitles that say what kind of book it is rather than
+// which work: "Dune : a novel" is Dune.
+var noiseSubtitles = map[string]bool{
+	"a novel": true, "novel": true, "a memoir": true, "a romance": true, "a tale": true, "a story": true,
+	"a play": true, "a thriller": true, "a mystery": true, "a biography": true, "roman": true, "a novella": true,
+	"stories": true, "poems": true, "a history": true, "a comedy": true, "a tragedy": true,
+}
+
 // NormalizeTitle reduces a title to what identifies the work: lower case,
-// without diacritics or punctuation, without a leading article, a subtitle
-// (after ":" or " / ") or a trailing series note in brackets
-// ("(The Hunger Games, #1)").
+// without diacritics or punctuation, without a leading article, a trailing
+// series note in brackets ("(The Hunger Games, #1)"), a statement of
+// responsibility (after " / ") or a subtitle that only names the genre
+// ("a novel"). Other subtitles stay: "The Lord of the Rings : The Two
+// Towers" is not "The Lord of the Rings : The Fellowship of the Ring".
 func NormalizeTitle(t string) string {
 	t = strings.TrimSpace(t)
 	for { // trailing "(...)" or "[...]" series and edition notes
@@ -145,7 +147,10 @@ func NormalizeTitle(t string) string {
 		break
 	}
 	if i := strings.Index(t, ":"); i > 0 {
-		t = t[:i]
+		sub := strings.ToLower(strings.Trim(strings.TrimSpace(t[i+1:]), " ./;"))
+		if sub == "" || noiseSubtitles[sub] {
+			t = t[:i]
+		}
 	}
 	return fullTitle(t)
 }
@@ -252,6 +257,7 @@ type clusters struct {
 	parent  []int
 	formats [][]string
 	years   [][]int
+	titles  [][]string // normalised titles, for the identifier-join veto
 	reasons [][]string
 }
 
@@ -261,6 +267,7 @@ func newClusters(recs []*Record) *clusters {
 		parent:  make([]int, len(recs)),
 		formats: make([][]string, len(recs)),
 		years:   make([][]int, len(recs)),
+		titles:  make([][]string, len(recs)),
 		reasons: make([][]string, len(recs)),
 	}
 	for i, r := range recs {
@@ -270,6 +277,9 @@ func newClusters(recs []*Record) *clusters {
 		}
 		if r.Year != 0 {
 			c.years[i] = []int{r.Year}
+		}
+		if t := NormalizeTitle(r.Title); t != "" {
+			c.titles[i] = []string{t}
 		}
 	}
 	return c
@@ -296,14 +306,78 @@ func (c *clusters) join(i, j int, reason string, checkYears bool) bool {
 	if checkYears && conflictInt(c.years[a], c.years[b]) {
 		return false
 	}
+	if !checkYears && !titlesCompatible(c.titles[a], c.titles[b]) {
+		// A shared identifier on records of plainly different titles is a
+		// set ISBN or a cataloguing slip, not one work.
+		return false
+	}
 	if b < a {
 		a, b = b, a
 	}
 	c.parent[b] = a
 	c.formats[a] = unionStr(c.formats[a], c.formats[b])
 	c.years[a] = unionInt(c.years[a], c.years[b])
+	c.titles[a] = unionStr(c.titles[a], c.titles[b])
 	c.reasons[a] = unionStr(unionStr(c.reasons[a], c.reasons[b]), []string{reason})
 	return true
+}
+
+// joinAny joins record i with the clusters already holding key, and
+// remembers i as a new cluster for the key when every join is vetoed.
+func (c *clusters) joinAny(byKey map[string][]int, key string, i int, reason string, checkYears bool) {
+	joined := false
+	for _, j := range byKey[key] {
+		if c.join(j, i, reason, checkYears) {
+			joined = true
+		}
+	}
+	if !joined {
+		byKey[key] = append(byKey[key], i)
+	}
+}
+
+// titlesCompatible reports whether two clusters' titles could name one
+// work: some pair shares at least half its words (the smaller title's), or
+// either side has no title.
+func titlesCompatible(a, b []string) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return true
+	}
+	for _, x := range a {
+		for _, y := range b {
+			if wordOverlap(x, y) >= 0.5 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// wordOverlap is the share of the shorter title's distinct words found in
+// the other.
+func wordOverlap(x, y string) float64 {
+	wx, wy := strings.Fields(x), strings.Fields(y)
+	if len(wx) > len(wy) {
+		wx, wy = wy, wx
+	}
+	set := make(map[string]bool, len(wy))
+	for _, w := range wy {
+		set[w] = true
+	}
+	shared, distinct := 0, map[string]bool{}
+	for _, w := range wx {
+		if distinct[w] {
+			continue
+		}
+		distinct[w] = true
+		if set[w] {
+			shared++
+		}
+	}
+	if len(distinct) == 0 {
+		return 1
+	}
+	return float64(shared) / float64(len(distinct))
 }
 
 // conflict: both sides know their values and share none.
@@ -382,8 +456,13 @@ func (c *clusters) results(order map[string]int) []*Result {
 		}
 		res.records = append(res.records, r)
 	}
+	taken := make(map[string]bool, len(out))
 	for _, res := range out {
 		res.describe(order)
+		if taken[res.ID] { // a vetoed join left two works sharing an identifier
+			res.ID = recordWorkID(res)
+		}
+		taken[res.ID] = true
 	}
 	return out
 }
@@ -400,7 +479,9 @@ func (res *Result) describe(order map[string]int) {
 	}
 	res.Title, res.Authors, res.Year = best.Title, best.Authors, best.Year
 	res.Publisher, res.Edition, res.Format, res.Language = best.Publisher, best.Edition, best.Format, best.Language
-	res.Subjects, res.Series = best.Subjects, best.Series
+	// Copies: the records may belong to a cached page shared with others.
+	res.Authors = slices.Clone(best.Authors)
+	res.Subjects, res.Series = slices.Clone(best.Subjects), best.Series
 	var ids Identifiers
 	for _, r := range res.records {
 		ids.ISBN = unionStr(ids.ISBN, r.Identifiers.ISBN)
@@ -465,11 +546,16 @@ func workID(res *Result) string {
 			return kv.kind + ":" + kv.vals[0]
 		}
 	}
-	min := ""
+	return recordWorkID(res)
+}
+
+// recordWorkID names a work by its smallest member record.
+func recordWorkID(res *Result) string {
+	least := ""
 	for _, h := range res.Holdings {
-		if id := h.Member + ":" + h.RecordID; min == "" || id < min {
-			min = id
+		if id := h.Member + ":" + h.RecordID; least == "" || id < least {
+			least = id
 		}
 	}
-	return "rec:" + min
+	return "rec:" + least
 }

@@ -168,3 +168,67 @@ func TestRankPutsTheExactWorkFirst(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeResistsTheWaysRealCataloguesGlueWorksTogether(t *testing.T) {
+	set := book("b1", "The Hunger Games Trilogy", "Collins, Suzanne", 2010, "0439023483", "0439023491", "0439023513")
+	catching := book("c1", "Catching Fire", "Collins, Suzanne", 2009, "0439023491")
+	mocking := book("m1", "Mockingjay", "Collins, Suzanne", 2010, "0439023513")
+	hunger := book("h1", "The Hunger Games", "Collins, Suzanne", 2008, "0439023483")
+	fellowship := book("f1", "The Lord of the Rings : The Fellowship of the Ring", "Tolkien, J. R. R.", 1954)
+	towers := book("t1", "The Lord of the Rings : The Two Towers", "Tolkien, J. R. R.", 1954)
+	ebook := book("e1", "Dune", "Herbert, Frank", 1965, "0441172717")
+	ebook.Format = FormatEbook
+	print1 := book("p1", "Dune", "Herbert, Frank", 1965, "0441172717")
+	print2 := book("p2", "Dune", "Herbert, Frank", 1965, "0441172717")
+	tests := []struct {
+		title    string
+		members  map[string][]Record
+		clusters int
+	}{
+		{"a set ISBN does not chain three volumes into one work", map[string][]Record{
+			"north": {set}, "south": {hunger, catching, mocking}}, 3},
+		{"volumes with distinct subtitles stay apart", map[string][]Record{
+			"north": {fellowship}, "south": {towers}}, 2},
+		{"a veto against the first record still lets later ones join", map[string][]Record{
+			"north": {ebook}, "south": {print1}, "central": {print2}}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.title, func(t *testing.T) {
+			var order []string
+			for _, m := range []string{"north", "south", "central"} {
+				if _, ok := tt.members[m]; ok {
+					order = append(order, m)
+				}
+			}
+			got := Merge(pagesOf(tt.members, order...), map[string]int{"north": 1, "south": 2, "central": 3})
+			if len(got) != tt.clusters {
+				for _, c := range got {
+					t.Logf("%s %q %d holdings %v", c.ID, c.Title, len(c.Holdings), c.MergedBy)
+				}
+				t.Fatalf("clusters = %d, want %d", len(got), tt.clusters)
+			}
+			ids := map[string]bool{}
+			for _, c := range got {
+				if ids[c.ID] {
+					t.Fatalf("two works share the id %s", c.ID)
+				}
+				ids[c.ID] = true
+			}
+		})
+	}
+}
+
+func TestMergeDoesNotWriteIntoTheMembersRecords(t *testing.T) {
+	a := book("a1", "Dune", "Herbert, Frank", 1965, "0441172717")
+	a.Subjects = []string{"Ecology", "Science fiction"}
+	b := book("b1", "Dune", "Herbert, Frank", 1965, "0441172717")
+	b.Subjects = []string{"Deserts"}
+	pages := []Page{{Records: []Record{a}}, {Records: []Record{b}}}
+	pages[0].Records[0].Member, pages[1].Records[0].Member = "north", "south"
+	for range 2 {
+		Merge(pages, map[string]int{"north": 1, "south": 2})
+	}
+	if got := pages[0].Records[0].Subjects; len(got) != 2 || got[1] != "Science fiction" {
+		t.Fatalf("the member's subjects became %v", got)
+	}
+}
