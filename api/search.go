@@ -149,7 +149,7 @@ func (s *Server) parseSearch(args *fasthttp.Args) (federate.Request, *apiError) 
 		if err != nil || n < 1 {
 			return req, badParam("timeout_ms", "timeout_ms must be a positive whole number of milliseconds")
 		}
-		n = min(n, 24*3600*1000) // the engine caps it far lower; this only keeps the product in range
+		n = min(n, 24*3600*1000)                          // the engine caps it far lower; this only keeps the product in range
 		req.Timeout = time.Duration(n) * time.Millisecond // the engine caps it
 	}
 	if v := args.Peek("cache"); v != nil {

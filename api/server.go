@@ -4,13 +4,13 @@
 package api
 
 import (
-	"errors"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -56,16 +56,16 @@ func New(logger *slog.Logger, cfg *consortium.Config, engine *federate.Engine, r
 	s.pages = cache.New[encodedPage](cache.Options{MaxEntries: 4096, MaxBytes: 64 << 20}, cache.NewMetrics(reg, "pages"))
 	s.prom = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	s.srv = &fasthttp.Server{
-		Handler:               s.Handler(),
-		Name:                  "commonshelf",
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
-		MaxRequestBodySize:    4 << 20,
+		Handler:            s.Handler(),
+		Name:               "commonshelf",
+		ReadTimeout:        30 * time.Second,
+		WriteTimeout:       30 * time.Second,
+		IdleTimeout:        2 * time.Minute,
+		MaxRequestBodySize: 4 << 20,
 		// A 1,000-character query in a non-Latin script is up to 9 KB once
 		// percent-encoded; the request line must fit.
-		ReadBufferSize: 16 << 10,
-		ErrorHandler:   s.transportError,
+		ReadBufferSize:        16 << 10,
+		ErrorHandler:          s.transportError,
 		NoDefaultServerHeader: false,
 		NoDefaultDate:         false,
 		Logger:                slogPrinter{logger},
