@@ -6,7 +6,7 @@ ADDR     ?= 127.0.0.1:8080
 DATA_DIR ?= .commonshelf-data
 BIN      := bin/commonshelf
 
-.PHONY: all build run test vet bench fuzz clean
+.PHONY: all build run run-sru test test-deps vet bench fuzz clean
 
 all: build
 
@@ -18,9 +18,28 @@ run: build
 	./$(BIN) serve --demo --addr $(ADDR) --data-dir $(DATA_DIR)
 
 ## test: vet, then every test with the race detector
-test:
+test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 10m ./...
+
+## test-deps: what the tests need beyond Go: Index Data Zebra (zebrasrv,
+## zebraidx) for the SRU connector's end-to-end tests. Installed with apt-get
+## when missing and running as root; otherwise prints the command.
+test-deps:
+	@if command -v zebrasrv >/dev/null 2>&1 && command -v zebraidx >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Zebra (idzebra-2.0, yaz) for the SRU tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends idzebra-2.0 yaz >/dev/null; \
+	else \
+		echo "the SRU tests need Zebra; as root, run: apt-get update && apt-get install -y idzebra-2.0 yaz" >&2; \
+	fi
+
+## run-sru: serve a consortium mixing SRU members (Zebra on loopback, loaded
+## with demo catalogues) and local ones; Ctrl-C stops everything
+run-sru: build test-deps
+	$(GO) build -o bin/zebralab ./cmd/zebralab
+	./bin/zebralab --bin $(BIN) --addr $(ADDR) --data-dir $(DATA_DIR)
 
 ## bench: load and fault scenarios against a real server, then the Go
 ## benchmarks; every figure with its same-run baseline (not part of make test)
@@ -34,6 +53,7 @@ bench: build
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./federate -run '^$$' -fuzz '^FuzzParseQuery$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./federate -run '^$$' -fuzz '^FuzzCacheKey$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/marc -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/marc -run '^$$' -fuzz '^FuzzToRecord$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./consortium -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
@@ -43,6 +63,7 @@ fuzz:
 	$(GO) test ./connectors/solr -run '^$$' -fuzz '^FuzzParseSolr$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/solr -run '^$$' -fuzz '^FuzzBuildQuery$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/opensearch -run '^$$' -fuzz '^FuzzParseDescription$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./connectors/sru -run '^$$' -fuzz '^FuzzParseResponse$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin $(DATA_DIR)

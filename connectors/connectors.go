@@ -20,6 +20,7 @@ import (
 	"github.com/commonshelf/commonshelf/connectors/opensearch"
 	"github.com/commonshelf/commonshelf/connectors/primo"
 	"github.com/commonshelf/commonshelf/connectors/solr"
+	"github.com/commonshelf/commonshelf/connectors/sru"
 	"github.com/commonshelf/commonshelf/consortium"
 	"github.com/commonshelf/commonshelf/federate"
 )
@@ -49,6 +50,9 @@ func Build(ctx context.Context, logger *slog.Logger, id string, m *consortium.Me
 	switch m.Connector {
 	case consortium.ConnectorLocal:
 		return buildLocal(ctx, logger, id, m, dataDir, progress)
+	case consortium.ConnectorSRU:
+		c, err := sru.New(logger, id, m.URL, m.Options)
+		return remote(c, err)
 	case consortium.ConnectorPrimo:
 		c, err := primo.New(logger, id, m.URL, m.Options)
 		return remote(c, err)
@@ -64,7 +68,7 @@ func Build(ctx context.Context, logger *slog.Logger, id string, m *consortium.Me
 }
 
 // available lists the connector kinds Build knows.
-const available = "local, primo, solr, opensearch"
+const available = "local, sru, primo, solr, opensearch"
 
 // remote wraps a remote connector's constructor result.
 func remote[C Connector](c C, err error) (*Built, error) {
