@@ -198,7 +198,7 @@ func (s *Server) handleSearch(ctx *fasthttp.RequestCtx, _ []string) {
 	// cached answer's version (which stands for scope, home and results).
 	var pageKey string
 	if resp.Version != 0 && !resp.Stale {
-		pageKey = strconv.FormatUint(resp.Version, 36) + "?" + string(ctx.URI().QueryString())
+		pageKey = strconv.FormatUint(resp.Version, 36) + "." + strconv.FormatUint(resp.ListsVersion, 36) + "?" + string(ctx.URI().QueryString())
 		if p, out := s.pages.Get(pageKey); out.State == cache.Fresh {
 			writeCacheable(ctx, p, cacheControl)
 			return

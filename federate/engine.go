@@ -89,6 +89,7 @@ type Engine struct {
 	members []*member
 	byID    map[string]*member
 	metrics *Metrics
+	courses CourseLookup // nil: results carry no resource lists
 	// group is the hot-query cache (nil: off); cacheCfg its settings with
 	// defaults applied; window the works cached per query.
 	group    *cache.Group[*window]
@@ -184,6 +185,10 @@ func (e *Engine) breakerSettings(m *member) gobreaker.Settings {
 	}
 }
 
+// SetCourseLookup makes every answer carry the resource lists citing each
+// work, and rank works used on courses higher. Call it before serving.
+func (e *Engine) SetCourseLookup(l CourseLookup) { e.courses = l }
+
 // MemberIDs returns the members' ids in display order.
 func (e *Engine) MemberIDs() []string {
 	ids := make([]string, len(e.members))
@@ -253,6 +258,9 @@ type Response struct {
 	// Version (a new search, a refresh or an invalidation gives a new one),
 	// so an encoding of the same page may be reused. 0 when not cached.
 	Version uint64 `json:"-"`
+	// ListsVersion is the course lookup's version the annotations came
+	// from (0 without one); a cached encoding is valid only for it.
+	ListsVersion uint64 `json:"-"`
 }
 
 // Validate checks a request against the engine's limits.
@@ -315,7 +323,10 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Response, error) {
 	}
 	start := time.Now()
 	pages, statuses := e.FanOut(ctx, req)
-	resp := Assemble(req, pages, e.memberOrder(req.Home))
+	resp := pageWorks(req, annotate(rankWorks(req, pages, e.memberOrder(req.Home)), e.courses), nil)
+	if e.courses != nil {
+		resp.ListsVersion = e.courses.Version()
+	}
 	resp.Members = statuses
 	for _, s := range statuses {
 		if s.Status != StatusOK {

@@ -43,6 +43,10 @@ type Result struct {
 	MergedBy []string `json:"merged_by,omitempty"`
 	Score    float64  `json:"score"`
 	Explain  *Explain `json:"explain,omitempty"`
+	// Lists are the published course resource lists that cite the work;
+	// Courses counts the distinct courses among them.
+	Lists   []CourseUse `json:"lists,omitempty"`
+	Courses int         `json:"courses,omitempty"`
 
 	records []*Record // the member records, for ranking and facets
 }

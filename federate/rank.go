@@ -19,7 +19,10 @@ type Explain struct {
 	// Holders grows with the number of members holding the work.
 	Holders float64 `json:"holders"`
 	// Home is 1 when the searcher's home institution holds the work.
-	Home    float64            `json:"home"`
+	Home float64 `json:"home"`
+	// Courses grows with the number of courses whose resource lists cite
+	// the work (added per request, after the cache).
+	Courses float64            `json:"courses"`
 	Weights map[string]float64 `json:"weights"`
 	// MemberRanks is each holding member's best rank for the work.
 	MemberRanks map[string]int `json:"member_ranks"`

@@ -158,7 +158,10 @@ func (e *Engine) searchCached(ctx context.Context, req Request) (*Response, erro
 		}
 		return resp, nil
 	}
-	resp := pageWorks(req, w.works, w.facets)
+	resp := pageWorks(req, annotate(w.works, e.courses), w.facets)
+	if e.courses != nil {
+		resp.ListsVersion = e.courses.Version()
+	}
 	resp.Members = slices.Clone(w.members)
 	resp.Partial = w.partial
 	resp.Cached = out.State != cache.Miss
