@@ -31,6 +31,8 @@ type apiError struct {
 	Field   string `json:"field,omitempty"`
 	// Position is the 1-based character position of a query syntax error.
 	Position int `json:"position,omitempty"`
+	// Details lists every problem of an invalid resource list.
+	Details any `json:"details,omitempty"`
 	// allow is the Allow header of a 405.
 	allow string
 }

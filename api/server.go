@@ -23,6 +23,7 @@ import (
 	"github.com/commonshelf/commonshelf/cache"
 	"github.com/commonshelf/commonshelf/consortium"
 	"github.com/commonshelf/commonshelf/federate"
+	"github.com/commonshelf/commonshelf/index"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
@@ -31,6 +32,7 @@ import (
 
 // Server serves the JSON API.
 type Server struct {
+	lists   *index.Store // nil: resource lists are not enabled
 	log     *slog.Logger
 	cfg     *consortium.Config
 	engine  *federate.Engine
@@ -116,10 +118,43 @@ func (s *Server) match(method, path string) (route, *apiError) {
 	case "/", "/api/v1", "/api/v1/":
 		return get("index", s.handleIndex)
 	}
+	// methods routes by method; handlers are method → handler.
+	methods := func(name string, handlers map[string]func(*fasthttp.RequestCtx, []string), params ...string) (route, *apiError) {
+		if method == fasthttp.MethodHead {
+			method = fasthttp.MethodGet
+		}
+		if h, ok := handlers[method]; ok {
+			return route{name, h, params}, nil
+		}
+		allowed := make([]string, 0, len(handlers))
+		for _, m := range []string{fasthttp.MethodGet, fasthttp.MethodPost, fasthttp.MethodPut, fasthttp.MethodDelete} {
+			if _, ok := handlers[m]; ok {
+				allowed = append(allowed, m)
+			}
+		}
+		return route{name: name}, &apiError{Status: fasthttp.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
+			Message: fmt.Sprintf("%s is not allowed on %s; use %s", method, path, strings.Join(allowed, " or ")), allow: strings.Join(allowed, ", ")}
+	}
+	if path == "/api/v1/lists/search" {
+		return get("list_search", s.handleListSearch)
+	}
+	if rest, ok := strings.CutPrefix(path, "/api/v1/lists/"); ok {
+		if inst, id, ok := strings.Cut(rest, "/"); ok && inst != "" && id != "" && !strings.Contains(id, "/") {
+			return get("list", s.handleGetList, inst, id)
+		}
+	}
 	if rest, ok := strings.CutPrefix(path, "/api/v1/institutions/"); ok {
 		id, tail, _ := strings.Cut(rest, "/")
-		if tail == "config" && id != "" {
+		switch {
+		case id == "":
+		case tail == "config":
 			return get("institution_config", s.handleInstitutionConfig, id)
+		case tail == "lists:bulk":
+			return methods("lists_bulk", map[string]func(*fasthttp.RequestCtx, []string){fasthttp.MethodPost: s.handleBulk}, id)
+		case strings.HasPrefix(tail, "lists/") && len(tail) > len("lists/") && !strings.Contains(tail[len("lists/"):], "/"):
+			return methods("list_write", map[string]func(*fasthttp.RequestCtx, []string){
+				fasthttp.MethodPut: s.handlePutList, fasthttp.MethodDelete: s.handleDeleteList,
+			}, id, tail[len("lists/"):])
 		}
 	}
 	return route{name: "unknown"}, &apiError{Status: fasthttp.StatusNotFound, Code: CodeNotFound,
@@ -330,7 +365,7 @@ func (s *Server) handleIndex(ctx *fasthttp.RequestCtx, _ []string) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 		"name":       "Commonshelf",
 		"consortium": s.cfg.Consortium.Name,
-		"endpoints": []string{"/api/v1/search?q=…", "/api/v1/members", "/api/v1/institutions",
+		"endpoints": []string{"/api/v1/search?q=…", "/api/v1/lists/search?q=…", "/api/v1/members", "/api/v1/institutions",
 			"/api/v1/institutions/{id}/config", "/healthz", "/readyz", "/metrics"},
 	})
 }

@@ -2,6 +2,8 @@ package demo
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -62,6 +64,16 @@ institutions:
 		fmt.Fprintf(&b, "      timeout_ms: %d\n", in.timeoutMS)
 		fmt.Fprintf(&b, "      max_in_flight: %d\n", in.maxInFlight)
 		b.WriteString("      breaker: {failures: 5, open_for: 30s}\n")
+		b.WriteString("    api_keys:\n")
+		for _, role := range []string{"admin", "instructor", "student"} {
+			sum := sha256.Sum256([]byte(APIKey(m.ID, role)))
+			fmt.Fprintf(&b, "      - {sha256: %s, role: %s}\n", hex.EncodeToString(sum[:]), role)
+		}
 	}
 	return b.Bytes()
 }
+
+// APIKey is the demo's API key of an institution for a role ("admin",
+// "instructor", "student"): public, for trying the write endpoints of the
+// demo only. A real consortium's file holds only the SHA-256 of secret keys.
+func APIKey(institution, role string) string { return "demo-" + institution + "-" + role }

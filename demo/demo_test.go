@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"errors"
+	"github.com/commonshelf/commonshelf/consortium"
 	"io"
 	"io/fs"
 	"os"
@@ -583,6 +584,10 @@ func TestConsortiumYAML(t *testing.T) {
 					OpenFor  string `yaml:"open_for"`
 				} `yaml:"breaker"`
 			} `yaml:"member"`
+			APIKeys []struct {
+				SHA256 string `yaml:"sha256"`
+				Role   string `yaml:"role"`
+			} `yaml:"api_keys"`
 		} `yaml:"institutions"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -733,5 +738,20 @@ func BenchmarkPlan(b *testing.B) {
 		if _, err := buildPlan(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestDemoConfigLoadsAndItsKeysWork(t *testing.T) {
+	dir, _ := output(t)
+	cfg, err := consortium.Load(filepath.Join(dir, ConfigName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	north, _ := cfg.Institution("north")
+	if role, ok := north.KeyRole(APIKey("north", "instructor")); !ok || role != "instructor" {
+		t.Fatalf("north's instructor key: %q %v", role, ok)
+	}
+	if _, ok := north.KeyRole(APIKey("south", "admin")); ok {
+		t.Fatal("south's key works for north")
 	}
 }

@@ -23,8 +23,8 @@ type department struct {
 
 var departments = []department{
 	{code: "ENGL", name: "English Literature",
-		surnames:   []string{"Austen", "Dickens", "Brontë", "Bronte", "Shakespeare", "Hardy", "Woolf", "Joyce", "Wilde", "Shelley", "Steinbeck", "Fitzgerald", "Hemingway", "Twain", "Melville", "Hawthorne", "Faulkner", "Morrison", "Salinger", "Lee", "Golding", "Conrad", "Forster", "Stoker", "Swift", "Tolstoy", "Dostoyevsky", "Eliot", "Ishiguro", "McEwan", "Achebe"},
-		courses:    []string{"The Novel from Austen to Woolf", "American Fiction", "Modern British Fiction", "Reading the Classics"},
+		surnames: []string{"Austen", "Dickens", "Brontë", "Bronte", "Shakespeare", "Hardy", "Woolf", "Joyce", "Wilde", "Shelley", "Steinbeck", "Fitzgerald", "Hemingway", "Twain", "Melville", "Hawthorne", "Faulkner", "Morrison", "Salinger", "Lee", "Golding", "Conrad", "Forster", "Stoker", "Swift", "Tolstoy", "Dostoyevsky", "Eliot", "Ishiguro", "McEwan", "Achebe"},
+		courses:  []string{"The Novel from Austen to Woolf", "American Fiction", "Modern British Fiction", "Reading the Classics"},
 		outside: []index.Citation{
 			{Type: index.TypeArticle, Title: "Free Indirect Discourse and the Victorian Novel", ContainerTitle: "Journal of Narrative Studies", Authors: []string{"Hale, Miriam"}, Year: 2019, DOI: "10.5555/demo.engl.001"},
 			{Type: index.TypeChapter, Title: "Reading Closely", ContainerTitle: "A Handbook of Literary Method", Authors: []string{"Osei, Kwame"}, Year: 2016, Publisher: "Demo Academic Press"},

@@ -22,8 +22,8 @@ type citeIndex struct {
 	// annotated answers can tell they are out of date.
 	version atomic.Uint64
 	mu      sync.RWMutex
-	byKey  map[string][]citing
-	byList map[string][]string // list key → the keys it is under
+	byKey   map[string][]citing
+	byList  map[string][]string // list key → the keys it is under
 }
 
 type citing struct {

@@ -115,19 +115,23 @@ func newProgressBar(w io.Writer) *progressBar {
 }
 
 func (p *progressBar) update(pr local.ImportProgress) {
+	frac := 0.0
+	if pr.TotalBytes > 0 {
+		frac = float64(pr.Bytes) / float64(pr.TotalBytes)
+	}
+	p.show(frac, fmt.Sprintf("%d read, %d indexed, %d rejected  %s", pr.Read, pr.Indexed, pr.Rejected, filepath.Base(pr.File)))
+}
+
+// show redraws the bar at fraction frac (0..1) with a status text.
+func (p *progressBar) show(frac float64, status string) {
 	if !p.tty || time.Since(p.last) < 100*time.Millisecond {
 		return
 	}
 	p.last = time.Now()
 	const width = 30
-	frac := 0.0
-	if pr.TotalBytes > 0 {
-		frac = min(1, float64(pr.Bytes)/float64(pr.TotalBytes))
-	}
+	frac = max(0, min(1, frac))
 	filled := int(frac * width)
-	fmt.Fprintf(p.w, "\r[%s%s] %3.0f%%  %d read, %d indexed, %d rejected  %s\x1b[K",
-		strings.Repeat("=", filled), strings.Repeat(" ", width-filled), frac*100,
-		pr.Read, pr.Indexed, pr.Rejected, filepath.Base(pr.File))
+	fmt.Fprintf(p.w, "\r[%s%s] %3.0f%%  %s\x1b[K", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), frac*100, status)
 	p.drawn = true
 }
 

@@ -3,6 +3,7 @@
 //	commonshelf serve --config FILE [--addr HOST:PORT] [--data-dir DIR]
 //	commonshelf serve --demo [--addr HOST:PORT] [--data-dir DIR]
 //	commonshelf import --member ID [--config FILE | --demo] [--data-dir DIR] FILE...
+//	commonshelf import-lists --institution ID [--config FILE | --demo] [--data-dir DIR] FILE.ndjson
 //	commonshelf check-config FILE
 //
 // It is the only place where concrete parts are wired together.
@@ -25,6 +26,7 @@ Usage:
   commonshelf serve --config FILE [--addr HOST:PORT] [--data-dir DIR]
   commonshelf serve --demo [--addr HOST:PORT] [--data-dir DIR]
   commonshelf import --member ID (--config FILE | --demo) [--data-dir DIR] FILE...
+  commonshelf import-lists --institution ID (--config FILE | --demo) [--data-dir DIR] FILE.ndjson
   commonshelf check-config FILE
 
 Run "commonshelf COMMAND -h" for a command's flags.
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdServe(ctx, args[1:], stdout, stderr)
 	case "import":
 		err = cmdImport(ctx, args[1:], stdout, stderr)
+	case "import-lists":
+		err = cmdImportLists(ctx, args[1:], stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":

@@ -16,6 +16,7 @@ import (
 	"github.com/commonshelf/commonshelf/consortium"
 	"github.com/commonshelf/commonshelf/demo"
 	"github.com/commonshelf/commonshelf/federate"
+	"github.com/commonshelf/commonshelf/index"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -112,7 +113,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	lists, err := openLists(ctx, logger, cfg, f.dataDir, f.demo)
+	if err != nil {
+		return err
+	}
+	defer lists.Close()
+	engine.SetCourseLookup(lists)
 	srv := api.New(logger, cfg, engine, reg)
+	srv.SetLists(lists)
 	srv.SetReady(true)
 
 	errc := make(chan error, 1)
@@ -133,6 +141,41 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// openLists opens the resource-list store under dataDir/lists, with each
+// institution's language for stemming; with demo, an empty store is filled
+// with the demo consortium's lists.
+func openLists(ctx context.Context, logger *slog.Logger, cfg *consortium.Config, dataDir string, withDemo bool) (*index.Store, error) {
+	langs := map[string]string{}
+	for _, in := range cfg.Institutions {
+		if eff, ok := cfg.Effective(in.ID); ok {
+			langs[in.ID] = eff.Language()
+		}
+	}
+	store, err := index.OpenWithOptions(logger, filepath.Join(dataDir, "lists"), index.Options{
+		Languages: langs, DefaultLanguage: cfg.Consortium.Defaults.Language})
+	if err != nil {
+		return nil, fmt.Errorf("open resource lists: %w", err)
+	}
+	if !withDemo {
+		return store, nil
+	}
+	if n, err := store.Count(); err != nil || n > 0 {
+		return store, err
+	}
+	ls, err := demo.Lists()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	start := time.Now()
+	if _, err := store.PutBatch(ctx, ls); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("load demo resource lists: %w", err)
+	}
+	logger.Info("loaded demo resource lists", "lists", len(ls), "took", time.Since(start).Round(time.Millisecond).String())
+	return store, nil
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
