@@ -219,13 +219,15 @@ institutions:
 	var lines bytes.Buffer
 	batches := 0
 	ctx, cancel := context.WithCancel(context.Background())
-	killAt := time.Now().Add(1500 * time.Millisecond)
-	go func() { // the kill, mid-request
-		time.Sleep(time.Until(killAt))
+	kill := func() { // in the middle of the next request (or between two)
+		time.Sleep(30 * time.Millisecond)
 		syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
 		cancel()
-	}()
+	}
 	for n := 0; ctx.Err() == nil && n < 100000; batches++ {
+		if batches == 4 {
+			go kill()
+		}
 		lines.Reset()
 		for range 150 {
 			l := chemistryList(fmt.Sprintf("list-%05d", n))

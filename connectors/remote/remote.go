@@ -124,6 +124,9 @@ func (c *Client) Get(ctx context.Context, url string, accept string, rejectedOn4
 		return nil, nil, fmt.Errorf("GET %s: %w", redact(url), err)
 	}
 	defer resp.Body.Close()
+	if resp.ContentLength > c.maxBody { // refused before a byte of it is read
+		return nil, nil, fmt.Errorf("read response: %w (%d bytes announced, the limit is %d)", ErrBodyTooLarge, resp.ContentLength, c.maxBody)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {

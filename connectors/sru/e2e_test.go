@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -321,6 +322,7 @@ func TestFaultyMembers(t *testing.T) {
 	defer trickle.Close()
 	defer close(stop)
 	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(50<<20))
 		w.Write([]byte(`<?xml version="1.0"?><zs:searchRetrieveResponse xmlns:zs="http://www.loc.gov/zing/srw/"><zs:records>`))
 		chunk := bytes.Repeat([]byte("<zs:record/>"), 1<<16)
 		for sent := 0; sent < 50<<20; sent += len(chunk) {
