@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+
+	"github.com/commonshelf/commonshelf/federate"
 )
 
 // benchBody is a realistic 50-doc Primo answer: the fixture's books,
@@ -34,13 +36,19 @@ func benchBody(b *testing.B) []byte {
 }
 
 // BenchmarkParsePrimo measures reading one 50-record page into records.
-func BenchmarkParsePrimo(b *testing.B) {
+func BenchmarkParsePrimo(b *testing.B) { benchParse(b, ParseResponse) }
+
+// BenchmarkParsePrimoReference measures the reference parser on the same
+// page, the baseline ParsePrimo is compared with in the same run.
+func BenchmarkParsePrimoReference(b *testing.B) { benchParse(b, parseResponseReference) }
+
+func benchParse(b *testing.B, parse func([]byte, Links) (federate.Page, error)) {
 	body := benchBody(b)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	records := 0
 	for b.Loop() {
-		page, err := ParseResponse(body, Links{RecordURL: recordURL})
+		page, err := parse(body, Links{RecordURL: recordURL})
 		if err != nil || len(page.Records) != 50 {
 			b.Fatalf("%d records, %v", len(page.Records), err)
 		}

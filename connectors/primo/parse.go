@@ -71,6 +71,12 @@ type Links struct {
 // cannot read is counted in Page.Rejected; an answer that is not a Primo
 // search result at all is an error (ErrHTML, *APIError or a description
 // of what came instead).
+//
+// The body is validated once (json.Valid) and then walked once, keeping
+// only the members a record is built from; a section of the wrong type
+// reads as absent. Top-level keys match as encoding/json matches struct
+// fields (case-insensitively); keys below match exactly, and of a
+// repeated key the last one counts.
 func ParseResponse(body []byte, l Links) (federate.Page, error) {
 	body = bytes.TrimSpace(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")))
 	if len(body) == 0 {
@@ -86,29 +92,52 @@ func ParseResponse(body []byte, l Links) (federate.Page, error) {
 	default:
 		return federate.Page{}, fmt.Errorf("response is %s, not a Primo search object", describe(body))
 	}
-	var top struct {
-		Info        json.RawMessage `json:"info"`
-		Docs        json.RawMessage `json:"docs"`
-		ErrorsExist json.RawMessage `json:"errorsExist"`
-		ErrorList   json.RawMessage `json:"errorList"`
-	}
-	if err := json.Unmarshal(body, &top); err != nil {
+	if !json.Valid(body) {
+		// encoding/json describes what is wrong, and where.
+		err := json.Unmarshal(body, new(struct{}))
+		if err == nil {
+			err = errors.New("invalid JSON")
+		}
 		return federate.Page{}, fmt.Errorf("unreadable JSON: %w", err)
 	}
-	if e := jsonError(top.ErrorsExist, top.ErrorList); e != nil {
+	// The top level as raw values (nil when absent, "null" when null).
+	var info, docs, errorsExist, errorList []byte
+	remote.EachMember(body, 0, func(key []byte, at int) int {
+		end := remote.SkipValue(body, at)
+		switch {
+		case bytes.EqualFold(key, []byte("info")):
+			info = body[remote.SkipSpace(body, at):end]
+		case bytes.EqualFold(key, []byte("docs")):
+			docs = body[remote.SkipSpace(body, at):end]
+		case bytes.EqualFold(key, []byte("errorsExist")):
+			errorsExist = body[remote.SkipSpace(body, at):end]
+		case bytes.EqualFold(key, []byte("errorList")):
+			errorList = body[remote.SkipSpace(body, at):end]
+		}
+		return end
+	})
+	if e := jsonError(errorsExist, errorList); e != nil {
 		return federate.Page{}, e
 	}
 	page := federate.Page{Total: -1}
-	if info := remote.Object(top.Info); info != nil {
-		if n, ok := remote.Integer(info["total"]); ok {
+	switch {
+	case len(info) > 0 && info[0] == '{':
+		var total []byte
+		remote.EachMember(info, 0, func(key []byte, at int) int {
+			end := remote.SkipValue(info, at)
+			if string(key) == "total" {
+				total = info[at:end]
+			}
+			return end
+		})
+		if n, ok := remote.Integer(total); ok {
 			page.Total = n
 		}
-	} else if len(bytes.TrimSpace(top.Info)) > 0 && string(bytes.TrimSpace(top.Info)) != "null" {
-		return federate.Page{}, fmt.Errorf("response info is %s, not an object", describe(top.Info))
+	case info != nil && string(info) != "null":
+		return federate.Page{}, fmt.Errorf("response info is %s, not an object", describe(info))
 	}
-	docs := bytes.TrimSpace(top.Docs)
 	if len(docs) == 0 || string(docs) == "null" {
-		if page.Total < 0 && top.Info == nil {
+		if page.Total < 0 && info == nil {
 			return federate.Page{}, errors.New("response has neither info nor docs: not a Primo search result")
 		}
 		return page, nil
@@ -116,18 +145,22 @@ func ParseResponse(body []byte, l Links) (federate.Page, error) {
 	if docs[0] != '[' {
 		return federate.Page{}, fmt.Errorf("response docs is %s, not a list", describe(docs))
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(docs, &items); err != nil {
-		return federate.Page{}, fmt.Errorf("unreadable docs: %w", err)
-	}
-	page.Records = make([]federate.Record, 0, len(items))
-	for _, it := range items {
-		r, ok := toRecord(it, l)
-		if !ok {
+	var d doc
+	remote.EachElement(docs, 0, func(at int) int {
+		if docs[at] != '{' {
 			page.Rejected++
-			continue
+			return remote.SkipValue(docs, at)
 		}
-		page.Records = append(page.Records, r)
+		end := d.read(docs, at)
+		if r, ok := toRecord(&d, l); ok {
+			page.Records = append(page.Records, r)
+		} else {
+			page.Rejected++
+		}
+		return end
+	})
+	if page.Records == nil {
+		page.Records = []federate.Record{}
 	}
 	return page, nil
 }
@@ -219,33 +252,25 @@ func xmlError(body []byte) *APIError {
 	return e
 }
 
-// toRecord maps one doc; false if it is not an object or has no id or
-// title.
-func toRecord(raw json.RawMessage, l Links) (federate.Record, bool) {
-	doc := remote.Object(raw)
-	if doc == nil {
-		return federate.Record{}, false
-	}
-	pnx := remote.Object(doc["pnx"])
-	display := remote.Object(pnx["display"])
-	addata := remote.Object(pnx["addata"])
-	search := remote.Object(pnx["search"])
-	control := remote.Object(pnx["control"])
-
+// toRecord maps one doc; false if it has no id or title.
+func toRecord(d *doc, l Links) (federate.Record, bool) {
+	display, addata, search, control := &d.display, &d.addata, &d.search, &d.control
 	var r federate.Record
-	r.RecordID = clean(remote.String(control["recordid"]))
+	r.RecordID = clean(control.recordid.first())
 	if r.RecordID == "" {
-		r.RecordID = clean(remote.String(control["sourcerecordid"]))
+		r.RecordID = clean(control.sourcerecordid.first())
 	}
 	if r.RecordID == "" {
 		// The last path segment of the record's API address.
-		if id, ok := remote.Scalar(doc["@id"]); ok {
-			if i := strings.LastIndexByte(id, '/'); i >= 0 && i < len(id)-1 {
-				r.RecordID = id[i+1:]
+		if d.id != nil {
+			if id, ok, _ := remote.ScalarAt(d.id, 0); ok {
+				if i := strings.LastIndexByte(id, '/'); i >= 0 && i < len(id)-1 {
+					r.RecordID = id[i+1:]
+				}
 			}
 		}
 	}
-	for _, v := range [][]string{remote.Strings(display["title"]), remote.Strings(addata["btitle"]), remote.Strings(addata["atitle"]), remote.Strings(addata["jtitle"])} {
+	for _, v := range [][]string{display.title, addata.btitle, addata.atitle, addata.jtitle} {
 		if len(v) > 0 {
 			if t := clean(v[0]); t != "" {
 				r.Title = t
@@ -257,17 +282,17 @@ func toRecord(raw json.RawMessage, l Links) (federate.Record, bool) {
 		return federate.Record{}, false
 	}
 
-	r.Authors = splitList(remote.Strings(display["creator"]), heading)
-	r.Authors = append(r.Authors, splitList(remote.Strings(display["contributor"]), heading)...)
+	r.Authors = splitList(display.creator, heading)
+	r.Authors = append(r.Authors, splitList(display.contributor, heading)...)
 	if len(r.Authors) == 0 {
-		r.Authors = splitList(remote.Strings(addata["au"]), heading)
+		r.Authors = splitList(addata.au, heading)
 		if len(r.Authors) == 0 {
-			r.Authors = splitList(remote.Strings(addata["addau"]), heading)
+			r.Authors = splitList(addata.addau, heading)
 		}
 	}
 	r.Authors = dedupe(r.Authors)
 
-	for _, v := range [][]string{remote.Strings(display["creationdate"]), remote.Strings(addata["date"]), remote.Strings(addata["risdate"]), remote.Strings(search["creationdate"])} {
+	for _, v := range [][]string{display.creationdate, addata.date, addata.risdate, search.creationdate} {
 		if len(v) > 0 {
 			if y := year(v[0]); y != 0 {
 				r.Year = y
@@ -275,37 +300,37 @@ func toRecord(raw json.RawMessage, l Links) (federate.Record, bool) {
 			}
 		}
 	}
-	if p := clean(remote.String(addata["pub"])); p != "" {
+	if p := clean(addata.pub.first()); p != "" {
 		r.Publisher = p
 	} else {
-		r.Publisher = clean(remote.String(display["publisher"]))
+		r.Publisher = clean(display.publisher.first())
 	}
-	r.Edition = clean(remote.String(display["edition"]))
-	if s := remote.Strings(display["series"]); len(s) > 0 {
+	r.Edition = clean(display.edition.first())
+	if s := display.series; len(s) > 0 {
 		r.Series = heading(s[0])
 	}
-	r.Subjects = dedupe(splitList(remote.Strings(display["subject"]), heading))
-	r.Format = format(remote.String(display["type"]), remote.String(addata["format"]))
-	r.Language = language(remote.String(display["language"]))
+	r.Subjects = dedupe(splitList(display.subject, heading))
+	r.Format = format(display.typ.first(), addata.format.first())
+	r.Language = language(display.language.first())
 
 	ids := &r.Identifiers
-	ids.ISBN = append(ids.ISBN, remote.Strings(addata["isbn"])...)
-	ids.ISBN = append(ids.ISBN, remote.Strings(search["isbn"])...)
-	ids.ISSN = append(ids.ISSN, remote.Strings(addata["issn"])...)
-	ids.ISSN = append(ids.ISSN, remote.Strings(addata["eissn"])...)
-	ids.ISSN = append(ids.ISSN, remote.Strings(search["issn"])...)
-	for _, o := range remote.Strings(addata["oclcid"]) {
+	ids.ISBN = append(ids.ISBN, addata.isbn...)
+	ids.ISBN = append(ids.ISBN, search.isbn...)
+	ids.ISSN = append(ids.ISSN, addata.issn...)
+	ids.ISSN = append(ids.ISSN, addata.eissn...)
+	ids.ISSN = append(ids.ISSN, search.issn...)
+	for _, o := range addata.oclcid {
 		ids.OCLC = append(ids.OCLC, oclc(o))
 	}
-	ids.LCCN = append(ids.LCCN, remote.Strings(addata["lccn"])...)
-	ids.DOI = append(ids.DOI, remote.Strings(addata["doi"])...)
-	for _, v := range remote.Strings(display["identifier"]) {
+	ids.LCCN = append(ids.LCCN, addata.lccn...)
+	ids.DOI = append(ids.DOI, addata.doi...)
+	for _, v := range display.identifier {
 		identifiers(v, ids)
 	}
 	ids.ISBN, ids.ISSN, ids.OCLC = dedupe(ids.ISBN), dedupe(ids.ISSN), dedupe(ids.OCLC)
 	ids.LCCN, ids.DOI = dedupe(ids.LCCN), dedupe(ids.DOI)
 
-	r.Links = links(doc, pnx, r.RecordID, l)
+	r.Links = links(d, r.RecordID, l)
 	return r, true
 }
 
@@ -447,7 +472,7 @@ func language(s string) string {
 
 // links builds the record's links: the catalogue page from the template,
 // then online access from the delivery data.
-func links(doc, pnx map[string]json.RawMessage, id string, l Links) []federate.Link {
+func links(d *doc, id string, l Links) []federate.Link {
 	var out []federate.Link
 	seen := map[string]bool{}
 	add := func(u, label string) {
@@ -462,28 +487,19 @@ func links(doc, pnx map[string]json.RawMessage, id string, l Links) []federate.L
 		out = append(out, federate.Link{URL: u, Label: label})
 	}
 	if l.RecordURL != "" {
-		ctx, _ := remote.Scalar(doc["context"])
+		ctx := d.context
 		if ctx == "" {
 			ctx = "L"
 		}
 		add(fill(l.RecordURL, map[string]string{"{id}": id, "{context}": ctx}), "Catalogue record")
 	}
-	delivery := remote.Object(doc["delivery"])
-	for _, u := range remote.Strings(delivery["availabilityLinksUrl"]) {
+	for _, u := range d.availabilityLinks {
 		add(u, "Online access")
 	}
-	if ls := bytes.TrimSpace(delivery["link"]); len(ls) > 0 && ls[0] == '[' {
-		var items []json.RawMessage
-		if json.Unmarshal(ls, &items) == nil {
-			for _, it := range items {
-				o := remote.Object(it)
-				if strings.Contains(remote.String(o["linkType"]), "linktorsrc") {
-					add(remote.String(o["linkURL"]), "Online access")
-				}
-			}
-		}
+	for _, u := range d.resourceLinks {
+		add(u, "Online access")
 	}
-	for _, v := range remote.Strings(remote.Object(pnx["links"])["linktorsrc"]) {
+	for _, v := range d.linktorsrc {
 		_, parts := subfields(v)
 		for _, p := range parts {
 			if p.code == 'U' {

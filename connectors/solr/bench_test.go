@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+
+	"github.com/commonshelf/commonshelf/federate"
 )
 
 // benchBody is a realistic 50-doc VuFind answer: the fixture's records
@@ -37,14 +39,20 @@ func benchBody(b *testing.B) []byte {
 }
 
 // BenchmarkParseSolr measures reading one 50-record page into records.
-func BenchmarkParseSolr(b *testing.B) {
+func BenchmarkParseSolr(b *testing.B) { benchParse(b, ParseResponse) }
+
+// BenchmarkParseSolrReference measures the reference parser on the same
+// page, the baseline ParseSolr is compared with in the same run.
+func BenchmarkParseSolrReference(b *testing.B) { benchParse(b, parseResponseReference) }
+
+func benchParse(b *testing.B, parse func([]byte, Fields, string) (federate.Page, error)) {
 	body := benchBody(b)
 	fields := DefaultFields()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	records := 0
 	for b.Loop() {
-		page, err := ParseResponse(body, fields, "https://catalog.example.edu/Record/{id}")
+		page, err := parse(body, fields, "https://catalog.example.edu/Record/{id}")
 		if err != nil || len(page.Records) != 50 {
 			b.Fatalf("%d records, %v", len(page.Records), err)
 		}

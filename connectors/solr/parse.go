@@ -49,6 +49,11 @@ func (e *SolrError) Error() string {
 // never panics: a doc it cannot read is counted in Page.Rejected; a body
 // that is not a Solr answer is an error (ErrHTML, *SolrError or a
 // description of what came instead).
+//
+// The body is validated once (json.Valid) and then walked once, keeping
+// only the fields f names. Top-level keys match as encoding/json matches
+// struct fields (case-insensitively); keys below match exactly, and of a
+// repeated key the last one counts.
 func ParseResponse(body []byte, f Fields, recordURL string) (federate.Page, error) {
 	body = bytes.TrimSpace(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")))
 	if len(body) == 0 {
@@ -61,47 +66,71 @@ func ParseResponse(body []byte, f Fields, recordURL string) (federate.Page, erro
 	default:
 		return federate.Page{}, fmt.Errorf("response is %s, not a Solr response object", describe(body))
 	}
-	var top struct {
-		Response json.RawMessage `json:"response"`
-		Error    json.RawMessage `json:"error"`
-	}
-	if err := json.Unmarshal(body, &top); err != nil {
+	if !json.Valid(body) {
+		// encoding/json describes what is wrong, and where.
+		err := json.Unmarshal(body, new(struct{}))
+		if err == nil {
+			err = errors.New("invalid JSON")
+		}
 		return federate.Page{}, fmt.Errorf("unreadable JSON: %w", err)
 	}
-	if e := solrError(top.Error); e != nil {
+	// The top level as raw values (nil when absent, "null" when null).
+	var response, errSection []byte
+	remote.EachMember(body, 0, func(key []byte, at int) int {
+		end := remote.SkipValue(body, at)
+		switch {
+		case bytes.EqualFold(key, []byte("response")):
+			response = body[remote.SkipSpace(body, at):end]
+		case bytes.EqualFold(key, []byte("error")):
+			errSection = body[remote.SkipSpace(body, at):end]
+		}
+		return end
+	})
+	if e := solrError(errSection); e != nil {
 		return federate.Page{}, e
 	}
-	resp := remote.Object(top.Response)
-	if resp == nil {
-		if len(bytes.TrimSpace(top.Response)) == 0 {
-			return federate.Page{}, errors.New("response has no \"response\" section: not a Solr select answer")
-		}
-		return federate.Page{}, fmt.Errorf("response section is %s, not an object", describe(top.Response))
+	if response == nil {
+		return federate.Page{}, errors.New("response has no \"response\" section: not a Solr select answer")
 	}
+	if response[0] != '{' {
+		return federate.Page{}, fmt.Errorf("response section is %s, not an object", describe(response))
+	}
+	var numFound, docs []byte
+	remote.EachMember(response, 0, func(key []byte, at int) int {
+		end := remote.SkipValue(response, at)
+		switch string(key) {
+		case "numFound":
+			numFound = response[at:end]
+		case "docs":
+			docs = response[remote.SkipSpace(response, at):end]
+		}
+		return end
+	})
 	page := federate.Page{Total: -1}
-	if n, ok := remote.Integer(resp["numFound"]); ok {
+	if n, ok := remote.Integer(numFound); ok {
 		page.Total = n
 	}
-	docs := bytes.TrimSpace(resp["docs"])
 	if len(docs) == 0 || string(docs) == "null" {
 		return page, nil
 	}
 	if docs[0] != '[' {
 		return federate.Page{}, fmt.Errorf("response docs is %s, not a list", describe(docs))
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(docs, &items); err != nil {
-		return federate.Page{}, fmt.Errorf("unreadable docs: %w", err)
-	}
-	page.Records = make([]federate.Record, 0, len(items))
-	for _, it := range items {
-		r, ok := toRecord(it, f, recordURL)
-		if !ok {
+	d := newDoc(f)
+	page.Records = []federate.Record{}
+	remote.EachElement(docs, 0, func(at int) int {
+		if docs[at] != '{' {
 			page.Rejected++
-			continue
+			return remote.SkipValue(docs, at)
 		}
-		page.Records = append(page.Records, r)
-	}
+		end := d.read(docs, at)
+		if r, ok := toRecord(d, f, recordURL); ok {
+			page.Records = append(page.Records, r)
+		} else {
+			page.Rejected++
+		}
+		return end
+	})
 	return page, nil
 }
 
@@ -156,16 +185,11 @@ func describe(raw []byte) string {
 	return fmt.Sprintf("not JSON (%q)", strings.ToValidUTF8(string(s), "?"))
 }
 
-// toRecord maps one doc; false if it is not an object or has no id or
-// title.
-func toRecord(raw json.RawMessage, f Fields, recordURL string) (federate.Record, bool) {
-	doc := remote.Object(raw)
-	if doc == nil {
-		return federate.Record{}, false
-	}
+// toRecord maps one doc; false if it has no id or title.
+func toRecord(d *doc, f Fields, recordURL string) (federate.Record, bool) {
 	first := func(names []string) string {
 		for _, n := range names {
-			for _, v := range remote.Strings(doc[n]) {
+			for _, v := range d.field(n) {
 				if v = strings.TrimSpace(v); v != "" {
 					return v
 				}
@@ -176,7 +200,7 @@ func toRecord(raw json.RawMessage, f Fields, recordURL string) (federate.Record,
 	all := func(names []string) []string {
 		var out []string
 		for _, n := range names {
-			for _, v := range remote.Strings(doc[n]) {
+			for _, v := range d.field(n) {
 				if v = strings.TrimSpace(v); v != "" {
 					out = append(out, v)
 				}
