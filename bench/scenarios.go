@@ -41,6 +41,7 @@ var Scenarios = []Scenario{
 	{"fanout", FanOut},
 	{"slow-member", SlowMember},
 	{"flaky", Flaky},
+	{"lists", ResourceLists},
 }
 
 // LoadRecords returns n demo records (North University's catalogue) as the

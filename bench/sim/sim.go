@@ -59,6 +59,11 @@ type Member struct {
 	rng      *rand.Rand
 	protocol string
 	records  []*marc.Record
+	// pages memoises rendered pages by protocol window, so that a
+	// simulated member costs the machine almost nothing per answer and
+	// the CPU goes to the server under test.
+	pagesMu sync.Mutex
+	pages   map[[2]int][]byte
 }
 
 // Protocols a Member can speak.
@@ -168,11 +173,13 @@ func (m *Member) serve(w http.ResponseWriter, r *http.Request) {
 	case SRU:
 		start, _ := strconv.Atoi(q.Get("startRecord"))
 		n, _ := strconv.Atoi(q.Get("maximumRecords"))
-		body, ctype = m.sruPage(max(start, 1), pageSize(p, n)), "text/xml; charset=utf-8"
+		start, n = max(start, 1), pageSize(p, n)
+		body, ctype = m.memo(start, n, func() []byte { return m.sruPage(start, n) }), "text/xml; charset=utf-8"
 	case Primo:
 		off, _ := strconv.Atoi(q.Get("offset"))
 		n, _ := strconv.Atoi(q.Get("limit"))
-		body, ctype = m.primoPage(max(off, 0), pageSize(p, n)), "application/json;charset=UTF-8"
+		off, n = max(off, 0), pageSize(p, n)
+		body, ctype = m.memo(off, n, func() []byte { return m.primoPage(off, n) }), "application/json;charset=UTF-8"
 	}
 	w.Header().Set("Content-Type", ctype)
 	if fault == "trickle" {
@@ -196,6 +203,22 @@ func (m *Member) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Write(body)
+}
+
+// memo returns the page for a window, rendering it once.
+func (m *Member) memo(start, n int, render func() []byte) []byte {
+	key := [2]int{start, n}
+	m.pagesMu.Lock()
+	defer m.pagesMu.Unlock()
+	if b, ok := m.pages[key]; ok {
+		return b
+	}
+	if m.pages == nil || len(m.pages) > 1000 {
+		m.pages = map[[2]int][]byte{}
+	}
+	b := render()
+	m.pages[key] = b
+	return b
 }
 
 func pageSize(p Profile, asked int) int {
