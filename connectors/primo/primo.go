@@ -81,18 +81,18 @@ func ParseOptions(opts map[string]any, getenv func(string) string) (Options, err
 		var err error
 		switch k {
 		case "vid":
-			o.VID, err = optString(k, v)
+			o.VID, err = remote.OptString(k, v)
 		case "tab":
-			o.Tab, err = optString(k, v)
+			o.Tab, err = remote.OptString(k, v)
 		case "scope":
-			o.Scope, err = optString(k, v)
+			o.Scope, err = remote.OptString(k, v)
 		case "api_key":
-			o.APIKey, err = optString(k, v)
+			o.APIKey, err = remote.OptString(k, v)
 		case "api_key_env":
-			keyEnv, err = optString(k, v)
+			keyEnv, err = remote.OptString(k, v)
 		case "api_key_in":
 			var s string
-			s, err = optString(k, v)
+			s, err = remote.OptString(k, v)
 			switch s {
 			case "", "header":
 			case "query":
@@ -103,9 +103,9 @@ func ParseOptions(opts map[string]any, getenv func(string) string) (Options, err
 				}
 			}
 		case "lang":
-			o.Lang, err = optString(k, v)
+			o.Lang, err = remote.OptString(k, v)
 		case "record_url":
-			o.RecordURL, err = optString(k, v)
+			o.RecordURL, err = remote.OptString(k, v)
 			if err == nil && o.RecordURL != "" && !strings.HasPrefix(o.RecordURL, "https://") && !strings.HasPrefix(o.RecordURL, "http://") {
 				err = fmt.Errorf("options.record_url must be an http(s) URL template, not %q", o.RecordURL)
 			}
@@ -133,40 +133,10 @@ func ParseOptions(opts map[string]any, getenv func(string) string) (Options, err
 	return o, nil
 }
 
-func optString(k string, v any) (string, error) {
-	s, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("options.%s must be a string, not %T", k, v)
-	}
-	return strings.TrimSpace(s), nil
-}
-
 func optFields(v any) (Fields, error) {
-	pairs := map[string]string{}
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			s, ok := x.(string)
-			if !ok {
-				return Fields{}, fmt.Errorf("options.fields.%s must be a string, not %T", k, x)
-			}
-			pairs[k] = s
-		}
-	case map[string]string:
-		for k, s := range v {
-			pairs[k] = s
-		}
-	case []any:
-		for i, x := range v {
-			s, ok := x.(string)
-			name, field, cut := strings.Cut(s, "=")
-			if !ok || !cut {
-				return Fields{}, fmt.Errorf("options.fields[%d] must be a string name=primofield (e.g. author=creator), not %v", i, x)
-			}
-			pairs[strings.TrimSpace(name)] = field
-		}
-	default:
-		return Fields{}, fmt.Errorf("options.fields must be a map or a list of name=primofield strings, not %T", v)
+	pairs, err := remote.OptPairs("fields", v, "author=creator")
+	if err != nil {
+		return Fields{}, err
 	}
 	var f Fields
 	for name, field := range pairs {

@@ -165,9 +165,9 @@ func ParseOptions(opts map[string]any) (Options, error) {
 		case "fields":
 			o.Fields, err = optFields(v)
 		case "qf":
-			o.QF, err = optString(k, v)
+			o.QF, err = remote.OptString(k, v)
 		case "record_url":
-			o.RecordURL, err = optString(k, v)
+			o.RecordURL, err = remote.OptString(k, v)
 			if err == nil && o.RecordURL != "" && !strings.HasPrefix(o.RecordURL, "https://") && !strings.HasPrefix(o.RecordURL, "http://") {
 				err = fmt.Errorf("options.record_url must be an http(s) URL template, not %q", o.RecordURL)
 			}
@@ -190,7 +190,7 @@ func ParseOptions(opts map[string]any) (Options, error) {
 				err = fmt.Errorf("options.fq must be a string or a list of strings, not %T", v)
 			}
 		case "handler":
-			o.Handler, err = optString(k, v)
+			o.Handler, err = remote.OptString(k, v)
 			if err == nil && strings.ContainsAny(o.Handler, "?#") {
 				err = fmt.Errorf("options.handler must be a path, not %q", o.Handler)
 			}
@@ -204,40 +204,10 @@ func ParseOptions(opts map[string]any) (Options, error) {
 	return o, nil
 }
 
-func optString(k string, v any) (string, error) {
-	s, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("options.%s must be a string, not %T", k, v)
-	}
-	return strings.TrimSpace(s), nil
-}
-
 func optFields(v any) (Fields, error) {
-	pairs := map[string]string{}
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			s, ok := x.(string)
-			if !ok {
-				return Fields{}, fmt.Errorf("options.fields.%s must be a string, not %T", k, x)
-			}
-			pairs[k] = s
-		}
-	case map[string]string:
-		for k, s := range v {
-			pairs[k] = s
-		}
-	case []any:
-		for i, x := range v {
-			s, ok := x.(string)
-			name, fields, cut := strings.Cut(s, "=")
-			if !ok || !cut {
-				return Fields{}, fmt.Errorf("options.fields[%d] must be a string name=solrfield (e.g. title=title_full), not %v", i, x)
-			}
-			pairs[strings.TrimSpace(name)] = fields
-		}
-	default:
-		return Fields{}, fmt.Errorf("options.fields must be a map or a list of name=solrfield strings, not %T", v)
+	pairs, err := remote.OptPairs("fields", v, "title=title_full")
+	if err != nil {
+		return Fields{}, err
 	}
 	var f Fields
 	for name, fields := range pairs {
