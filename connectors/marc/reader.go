@@ -80,10 +80,14 @@ type Reader struct {
 	bin     *bufio.Reader
 	scratch []byte
 
-	// MARCXML
-	xs    *xmlSource
-	dec   *xml.Decoder
-	depth int
+	// MARCXML: the fast scanner while it is sure of the input, then (or
+	// from the start, for a declared single-byte encoding) encoding/xml.
+	fast     *fastXML
+	xs       *xmlSource
+	dec      *xml.Decoder
+	depth    int
+	slowOnly bool // tests: never use the fast scanner
+	fellBack bool // tests: the fast scanner handed over to encoding/xml
 }
 
 const (
@@ -94,7 +98,10 @@ const (
 
 // NewReader returns a Reader that reads records from r.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{src: bufio.NewReaderSize(r, 64<<10)}
+	// A small buffer: detection peeks at most 512 bytes, and the readers
+	// behind it (the MARCXML scanner's window, ISO 2709's record buffer)
+	// read through it in large pieces. A reader is made per SRU page.
+	return &Reader{src: bufio.NewReaderSize(r, 4<<10)}
 }
 
 // Open opens a file of MARC records for reading. A gzip-compressed file
@@ -225,7 +232,11 @@ func (r *Reader) nextISO() (*Record, error) {
 // otherwise the record runs to the next terminator. The returned slice is
 // valid until the next read.
 func (r *Reader) frameISO() (raw []byte, reason string, err error) {
-	head, _ := r.bin.Peek(5)
+	// A copy: Peek's slice is only valid until the next read, and the scan
+	// below reads before head is quoted in an error.
+	var headBuf [5]byte
+	peeked, _ := r.bin.Peek(5)
+	head := headBuf[:copy(headBuf[:], peeked)]
 	declared := -1
 	if len(head) == 5 {
 		declared = atoi(head)
@@ -546,7 +557,16 @@ func (r *Reader) startXML() error {
 	var in io.Reader = r.src
 	if dec := charsetFromDeclaration(r.src); dec != nil {
 		in = dec(r.src)
+	} else if !r.slowOnly {
+		r.fast = newFastXML(r.src)
+		return nil
 	}
+	r.startSlowXML(in)
+	return nil
+}
+
+// startSlowXML reads the rest of the input with encoding/xml.
+func (r *Reader) startSlowXML(in io.Reader) {
 	br, ok := in.(*bufio.Reader)
 	if !ok {
 		br = bufio.NewReaderSize(in, 64<<10)
@@ -555,7 +575,6 @@ func (r *Reader) startXML() error {
 	r.dec = xml.NewDecoder(r.xs)
 	// The input is already UTF-8 by now, whatever the declaration says.
 	r.dec.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
-	return nil
 }
 
 // nextToken returns the next token and restarts the per-token byte count.
@@ -592,6 +611,16 @@ func isMARCRecord(n xml.Name) bool {
 }
 
 func (r *Reader) nextXML() (*Record, error) {
+	if f := r.fast; f != nil {
+		if rec, err, ok := f.next(r); ok {
+			return rec, err
+		}
+		// The fast scanner is not sure: encoding/xml reads the rest, from
+		// the start of the current record or token.
+		r.fast = nil
+		r.fellBack = true
+		r.startSlowXML(f.resumeInput())
+	}
 	for {
 		tok, err := r.nextToken()
 		if err != nil {

@@ -82,13 +82,22 @@ func (r *Response) reject(reason string) {
 // records in MARCXML or Dublin Core, packed as XML or as strings. It never
 // panics and refuses, with ErrHTML, ErrNotSRU, ErrTruncated or ErrTooDeep,
 // what is not one.
-func ParseResponse(body []byte) (*Response, error) {
+func ParseResponse(body []byte) (*Response, error) { return parseResponse(body, true) }
+
+// parseResponse is ParseResponse; fast false leaves the envelope to
+// encoding/xml alone (the reference the fast path is tested against).
+func parseResponse(body []byte, fast bool) (*Response, error) {
 	body, err := toUTF8(body)
 	if err != nil {
 		return nil, err
 	}
 	if err := sniff(body); err != nil {
 		return nil, err
+	}
+	if fast {
+		if r, ok := parseFast(body); ok {
+			return r, nil
+		}
 	}
 	src := &byteSource{b: body}
 	p := &parser{body: body, src: src, dec: newSourceDecoder(src)}
@@ -306,13 +315,18 @@ func (p *parser) parse() (*Response, error) {
 			}
 		}
 	}
+	return p.finish(), nil
+}
+
+// finish reads the MARC records collected and returns the response.
+func (p *parser) finish() *Response {
 	p.readMARC()
 	for _, s := range p.slots {
 		if s.rec != nil {
 			p.resp.Records = append(p.resp.Records, *s.rec)
 		}
 	}
-	return &p.resp, nil
+	return &p.resp
 }
 
 // skip consumes the rest of the element just started.
