@@ -14,6 +14,7 @@ import (
 	"github.com/commonshelf/commonshelf/consortium"
 	"github.com/commonshelf/commonshelf/demo"
 	"github.com/commonshelf/commonshelf/federate"
+	"github.com/commonshelf/commonshelf/index"
 )
 
 // demoQueries are typical catalogue searches over the demo consortium.
@@ -133,4 +134,51 @@ func reportMedian(b *testing.B, lat []time.Duration) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkDemoListSearch searches the demo consortium's resource lists
+// (built into a fresh store once): keyword, fielded and faceted queries,
+// with the store's own lookup for annotating catalogue answers as the
+// baseline of what a list search costs beyond a map lookup.
+func BenchmarkDemoListSearch(b *testing.B) {
+	lists, err := demo.Lists()
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := index.Open(slog.New(slog.NewTextHandler(io.Discard, nil)), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	start := time.Now()
+	if _, err := store.PutBatch(context.Background(), lists); err != nil {
+		b.Fatal(err)
+	}
+	citations := 0
+	for _, l := range lists {
+		citations += l.CitationCount()
+	}
+	b.Logf("%d lists, %d citations indexed in %v (%.0f citations/s)", len(lists), citations, time.Since(start), float64(citations)/time.Since(start).Seconds())
+	queries := map[string][]index.ListQuery{
+		"keyword": {{Text: "dystopia"}, {Text: "hunger games"}, {Text: "poetry reading"}, {Text: "history war"}},
+		"fielded": {{Text: "instructor:okafor"}, {Text: `code:"CHLT 104"`}, {Text: "author:austen"}, {Text: "department:philosophy"}},
+		"faceted": {{Text: "reading", Filters: map[string][]string{"department": {"History"}}}, {Text: "novel", Filters: map[string][]string{"institution": {"north"}}}},
+	}
+	for _, kind := range []string{"keyword", "fielded", "faceted"} {
+		qs := queries[kind]
+		b.Run(kind, func(b *testing.B) {
+			b.ReportAllocs()
+			var lat []time.Duration
+			i := 0
+			for b.Loop() {
+				t0 := time.Now()
+				if _, err := store.Search(context.Background(), qs[i%len(qs)]); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+				i++
+			}
+			reportMedian(b, lat)
+		})
+	}
 }

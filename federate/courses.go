@@ -42,8 +42,7 @@ func annotate(works []*Result, lookup CourseLookup) []*Result {
 	out := make([]*Result, len(works))
 	changed := false
 	for i, w := range works {
-		key := WorkKey(&Record{Title: w.Title, Authors: w.Authors, Year: w.Year})
-		uses := lookup.CitedBy(w.Identifiers, key)
+		uses := lookup.CitedBy(w.Identifiers, w.workKey)
 		if len(uses) == 0 {
 			out[i] = w
 			continue

@@ -49,6 +49,7 @@ type Result struct {
 	Courses int         `json:"courses,omitempty"`
 
 	records []*Record // the member records, for ranking and facets
+	workKey string    // WorkKey of the describing record, for course lookups
 }
 
 // Merge clusters the records of all pages into works. A shared strong
@@ -207,6 +208,9 @@ func Surname(name string) string {
 // is not a letter or a digit separates words, except an apostrophe, which
 // is dropped ("Philosopher's" → "philosophers").
 func Tokens(s string) []string {
+	if isASCII(s) {
+		return asciiTokens(s)
+	}
 	s = norm.NFD.String(s)
 	var out []string
 	var b strings.Builder
@@ -228,6 +232,45 @@ func Tokens(s string) []string {
 	}
 	flush()
 	return out
+}
+
+// asciiTokens is Tokens for ASCII text, without per-letter building.
+func asciiTokens(s string) []string {
+	lower := strings.ToLower(s)
+	out := make([]string, 0, 8)
+	start, apostrophe := -1, false
+	for i := 0; i <= len(lower); i++ {
+		if i < len(lower) {
+			c := lower[i]
+			if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'' {
+				if start < 0 {
+					start = i
+				}
+				apostrophe = apostrophe || c == '\''
+				continue
+			}
+		}
+		if start >= 0 {
+			tok := lower[start:i]
+			if apostrophe {
+				tok = strings.ReplaceAll(tok, "'", "")
+			}
+			if tok != "" {
+				out = append(out, tok)
+			}
+			start, apostrophe = -1, false
+		}
+	}
+	return out
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func isDigits(s string) bool { return s != "" && allDigits(s) }
@@ -514,6 +557,7 @@ func (res *Result) describe(order map[string]int) {
 		return hi.Rank < hj.Rank
 	})
 	res.ID = workID(res)
+	res.workKey = WorkKey(&Record{Title: res.Title, Authors: res.Authors, Year: res.Year})
 }
 
 // completeness scores how well a record describes its work; a title in

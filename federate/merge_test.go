@@ -232,3 +232,18 @@ func TestMergeDoesNotWriteIntoTheMembersRecords(t *testing.T) {
 		t.Fatalf("the member's subjects became %v", got)
 	}
 }
+
+func TestTokensAreTheSameForASCIIAndUnicodePaths(t *testing.T) {
+	for _, s := range []string{"Harry Potter and the Philosopher's Stone", "  'Tis THE season -- 2nd ed.", "a'b'c d''e", "''", "Dune:Messiah", "C3PO & R2-D2"} {
+		fast := asciiTokens(s)
+		slow := Tokens(s + "é")[:0]
+		for _, tok := range Tokens(s + " é") {
+			if tok != "e" {
+				slow = append(slow, tok)
+			}
+		}
+		if strings.Join(fast, "|") != strings.Join(slow, "|") {
+			t.Errorf("%q: ascii %q, unicode %q", s, fast, slow)
+		}
+	}
+}
