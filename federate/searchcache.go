@@ -179,8 +179,9 @@ func (e *Engine) searchCached(ctx context.Context, req Request) (*Response, erro
 		// for as long as it is served.
 		resp.TookMS = w.tookMS
 		// Each member's status was logged with the search that made the
-		// answer; a hit's line says only what was served.
-		e.log.Info("search", "q", req.Query.Canonical(), "home", req.Home, "offset", req.Offset, "limit", req.Limit,
+		// answer, and the api logs every request: a hit's line, at debug
+		// level, says only what was served.
+		e.log.Debug("search", "q", req.Query.Canonical(), "home", req.Home, "offset", req.Offset, "limit", req.Limit,
 			"results", len(resp.Results), "total", resp.Total, "partial", resp.Partial, "cached", true, "stale", resp.Stale)
 		return resp, nil
 	}
