@@ -292,3 +292,78 @@ func TestServeChild(t *testing.T) {
 	defer stop()
 	os.Exit(run(ctx, strings.Fields(args), os.Stdout, io.Discard))
 }
+
+func TestADemoListShowsOnItsWorkAndDeletingItLowersTheWork(t *testing.T) {
+	base := demoServer(t)
+	lists, err := demo.Lists()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A published public demo list citing a book by ISBN that no other list cites.
+	counts := map[string]int{}
+	for _, l := range lists {
+		if l.Status != index.StatusPublished || l.Visibility != index.VisibilityPublic {
+			continue
+		}
+		for _, s := range l.Sections {
+			for _, c := range s.Citations {
+				if len(c.ISBN) > 0 {
+					counts[c.ISBN[0]]++
+				}
+			}
+		}
+	}
+	var list index.List
+	var cited index.Citation
+	for _, l := range lists {
+		if l.Status != index.StatusPublished || l.Visibility != index.VisibilityPublic || cited.Title != "" {
+			continue
+		}
+		for _, s := range l.Sections {
+			for _, c := range s.Citations {
+				if len(c.ISBN) > 0 && counts[c.ISBN[0]] == 1 && cited.Title == "" {
+					list, cited = *l, c
+				}
+			}
+		}
+	}
+	if cited.Title == "" {
+		t.Fatal("no demo citation cited by one list only")
+	}
+	type hit struct {
+		Score   float64
+		Courses int
+		Lists   []struct {
+			Institution string `json:"institution"`
+			ListID      string `json:"list_id"`
+		}
+		Explain struct{ Courses float64 }
+	}
+	find := func() hit {
+		code, b := send(t, http.MethodGet, base+"/api/v1/search?explain=1&q=isbn:"+url.QueryEscape(cited.ISBN[0]), "", nil)
+		if code != 200 {
+			t.Fatalf("%d %s", code, b)
+		}
+		var r struct{ Results []hit }
+		json.Unmarshal(b, &r)
+		if len(r.Results) != 1 {
+			t.Fatalf("isbn:%s: %d results", cited.ISBN[0], len(r.Results))
+		}
+		return r.Results[0]
+	}
+	with := find()
+	if len(with.Lists) != 1 || with.Lists[0].Institution != list.Institution || with.Lists[0].ListID != list.ID || with.Explain.Courses == 0 {
+		t.Fatalf("%q with its demo list %s/%s: %+v", cited.Title, list.Institution, list.ID, with)
+	}
+	path := base + "/api/v1/institutions/" + list.Institution + "/lists/" + list.ID
+	if code, _ := send(t, http.MethodDelete, path, demo.APIKey(list.Institution, "admin"), nil); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	body, _ := json.Marshal(list)
+	t.Cleanup(func() { send(t, http.MethodPut, path, demo.APIKey(list.Institution, "admin"), body) })
+	without := find()
+	if len(without.Lists) != 0 || without.Explain.Courses != 0 || without.Score >= with.Score {
+		t.Fatalf("after deleting the list: %+v (with it: score %.4f)", without, with.Score)
+	}
+	t.Logf("%q: score %.4f on %s's list, %.4f without", cited.Title, with.Score, list.Institution, without.Score)
+}
