@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/commonshelf/commonshelf/bench/load"
@@ -153,7 +154,32 @@ func FanOut(ctx context.Context, env *Env) error {
 			Goal: "≤ 5 ms over the slowest member", Met: report.Met(p99 <= 5*time.Millisecond && at200.Share(200) == 1)})
 	}
 	env.Run.Add(report.Figure{Scenario: "fan-out", Name: "highest rate held with p99 overhead < 10 ms", Value: held, Unit: "searches/s"})
+	// Every search above was distinct and cached: the cache is now full.
+	time.Sleep(2 * time.Second)
+	entries, bytes := cacheGauges(ctx, srv)
+	env.Run.Add(report.Figure{Scenario: "memory", Name: fmt.Sprintf("server RSS with a full cache (%.0f answers, %.0f MiB counted)", entries, bytes/(1<<20)),
+		Value: float64(srv.RSS()) / (1 << 20), Unit: "MiB"})
 	return nil
+}
+
+// cacheGauges reads the answer cache's entries and bytes from /metrics.
+func cacheGauges(ctx context.Context, srv *Server) (entries, bytes float64) {
+	_, body, err := srv.Get(ctx, "/metrics")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		var v float64
+		switch {
+		case strings.HasPrefix(line, `commonshelf_cache_entries{cache="search"}`):
+			fmt.Sscan(strings.Fields(line)[1], &v)
+			entries = v
+		case strings.HasPrefix(line, `commonshelf_cache_bytes{cache="search"}`):
+			fmt.Sscan(strings.Fields(line)[1], &v)
+			bytes = v
+		}
+	}
+	return entries, bytes
 }
 
 // memberStatus reads one member's status out of a search response.
