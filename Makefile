@@ -23,16 +23,20 @@ test: test-deps
 	$(GO) test -race -count=1 -timeout 10m ./...
 
 ## test-deps: what the tests need beyond Go: Index Data Zebra (zebrasrv,
-## zebraidx) for the SRU connector's end-to-end tests. Installed with apt-get
-## when missing and running as root; otherwise prints the command.
+## zebraidx) for the SRU connector's end-to-end tests, and Chromium for the
+## gateway page's browser tests. Installed with apt-get when missing and
+## running as root; otherwise prints the command.
 test-deps:
-	@if command -v zebrasrv >/dev/null 2>&1 && command -v zebraidx >/dev/null 2>&1; then :; \
+	@missing=""; \
+	if ! command -v zebrasrv >/dev/null 2>&1 || ! command -v zebraidx >/dev/null 2>&1; then missing="idzebra-2.0 yaz"; fi; \
+	if ! command -v chromium >/dev/null 2>&1; then missing="$$missing chromium"; fi; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing Zebra (idzebra-2.0, yaz) for the SRU tests"; \
+		echo "installing$$missing for the SRU and browser tests"; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends idzebra-2.0 yaz >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else \
-		echo "the SRU tests need Zebra; as root, run: apt-get update && apt-get install -y idzebra-2.0 yaz" >&2; \
+		echo "the SRU and browser tests need$$missing; as root, run: apt-get update && apt-get install -y$$missing" >&2; \
 	fi
 
 ## run-sru: serve a consortium mixing SRU members (Zebra on loopback, loaded

@@ -43,6 +43,8 @@ type Server struct {
 	// pages keeps the encoded bodies of pages of cached answers, so that a
 	// hot page is encoded and hashed once (see Response.Version).
 	pages *cache.Cache[encodedPage]
+	// web renders the gateway pages.
+	web *gateway
 }
 
 // encodedPage is a search response body and its ETag.
@@ -56,6 +58,11 @@ type encodedPage struct {
 func New(logger *slog.Logger, cfg *consortium.Config, engine *federate.Engine, reg *prometheus.Registry) *Server {
 	s := &Server{log: logger, cfg: cfg, engine: engine, metrics: newHTTPMetrics(reg)}
 	s.pages = cache.New[encodedPage](cache.Options{MaxEntries: 4096, MaxBytes: 64 << 20}, cache.NewMetrics(reg, "pages"))
+	g, err := newGateway(cfg, engine)
+	if err != nil {
+		panic("gateway pages: " + err.Error()) // the templates and catalogues are embedded: a broken build
+	}
+	s.web = g
 	s.prom = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	s.srv = &fasthttp.Server{
 		Handler:            s.Handler(),
@@ -115,8 +122,30 @@ func (s *Server) match(method, path string) (route, *apiError) {
 		return get("readyz", s.handleReady)
 	case "/metrics":
 		return get("metrics", func(ctx *fasthttp.RequestCtx, _ []string) { s.prom(ctx) })
-	case "/", "/api/v1", "/api/v1/":
+	case "/api/v1", "/api/v1/":
 		return get("index", s.handleIndex)
+	case "/":
+		return get("gateway", s.handleGateway, "")
+	case "/export/ris", "/export/bibtex":
+		return get("export", s.handleExport, strings.TrimPrefix(path, "/export/"))
+	}
+	if name, ok := strings.CutPrefix(path, "/static/"); ok && name != "" && !strings.Contains(name, "/") {
+		return get("static", s.handleStatic, name)
+	}
+	if rest, ok := strings.CutPrefix(path, "/i/"); ok {
+		if inst, tail, ok := strings.Cut(rest, "/"); ok && inst != "" {
+			switch tail {
+			case "":
+				return get("gateway", s.handleGateway, inst)
+			case "brand.css":
+				return get("brand_css", s.handleBrandCSS, inst)
+			}
+		}
+	}
+	if rest, ok := strings.CutPrefix(path, "/lists/"); ok {
+		if inst, id, ok := strings.Cut(rest, "/"); ok && inst != "" && id != "" && !strings.Contains(id, "/") {
+			return get("list_page", s.handleListPage, inst, id)
+		}
 	}
 	// methods routes by method; handlers are method → handler.
 	methods := func(name string, handlers map[string]func(*fasthttp.RequestCtx, []string), params ...string) (route, *apiError) {
@@ -365,7 +394,7 @@ func (s *Server) handleIndex(ctx *fasthttp.RequestCtx, _ []string) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 		"name":       "Commonshelf",
 		"consortium": s.cfg.Consortium.Name,
-		"endpoints": []string{"/api/v1/search?q=…", "/api/v1/lists/search?q=…", "/api/v1/members", "/api/v1/institutions",
+		"endpoints": []string{"/", "/i/{institution}/", "/lists/{institution}/{list_id}", "/export/{ris|bibtex}?…", "/api/v1/search?q=…", "/api/v1/lists/search?q=…", "/api/v1/members", "/api/v1/institutions",
 			"/api/v1/institutions/{id}/config", "/healthz", "/readyz", "/metrics"},
 	})
 }

@@ -1,0 +1,414 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/commonshelf/commonshelf/api/web"
+	"github.com/commonshelf/commonshelf/consortium"
+	"github.com/commonshelf/commonshelf/federate"
+	"github.com/commonshelf/commonshelf/index"
+	"github.com/valyala/fasthttp"
+)
+
+// contentSecurityPolicy is the gateway pages' policy: scripts and styles
+// only from this server's files (no inline code), images from here or any
+// https address (institution logos), forms only to this server.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' https:; " +
+	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// gatewaySearchGrace is how long past a search's own budget the page waits
+// for the engine (which returns by the budget).
+const gatewaySearchGrace = 2 * time.Second
+
+// exportWindow is how many works of a search the export looks through for
+// the chosen one: the window the engine caches per query.
+const exportWindow = 100
+
+// gateway is what the web pages need, built once from the configuration.
+type gateway struct {
+	r *web.Renderer
+	// sites by institution id; "" is the consortium's gateway.
+	sites map[string]web.Site
+	// brand holds each branded institution's colour style sheet.
+	brand map[string]web.Asset
+}
+
+func newGateway(cfg *consortium.Config, engine *federate.Engine) (*gateway, error) {
+	r, err := web.New()
+	if err != nil {
+		return nil, err
+	}
+	g := &gateway{r: r, sites: map[string]web.Site{}, brand: map[string]web.Asset{}}
+	names := map[string]string{}
+	var members []web.Member
+	for _, in := range cfg.Institutions {
+		names[in.ID] = in.Name
+		if in.Member != nil && engine.HasMember(in.ID) {
+			members = append(members, web.Member{ID: in.ID, Name: in.Name})
+		}
+	}
+	eff, _ := cfg.Effective("")
+	g.sites[""] = web.Site{Consortium: cfg.Consortium.Name, Members: members, Names: names, Links: eff.ExternalLinks()}
+	for i := range cfg.Institutions {
+		in := &cfg.Institutions[i]
+		eff, _ := cfg.Effective(in.ID)
+		site := web.Site{Consortium: cfg.Consortium.Name, Institution: in, HomeIsMember: engine.HasMember(in.ID),
+			Members: members, Names: names, Links: eff.ExternalLinks()}
+		if css, ok := web.BrandCSS(in.Branding.PrimaryColor); ok {
+			a := web.NewAsset(css, "text/css; charset=utf-8")
+			g.brand[in.ID] = a
+			site.BrandCSS = "/i/" + in.ID + "/brand.css?v=" + a.Version
+		}
+		g.sites[in.ID] = site
+	}
+	return g, nil
+}
+
+// htmlHeaders sets the security headers of every page.
+func htmlHeaders(ctx *fasthttp.RequestCtx, lang string) {
+	h := &ctx.Response.Header
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Language", lang)
+	h.Set("Vary", "Accept-Language")
+	h.Set("Cache-Control", "no-cache")
+	h.SetContentType("text/html; charset=utf-8")
+}
+
+// pageRequest is a gateway request's parameters, copied out of the
+// fasthttp context.
+type pageRequest struct {
+	site web.Site
+	inst string
+	lang string
+	form web.Form
+	bad  bool // a parameter was not valid UTF-8
+}
+
+func (s *Server) readPage(ctx *fasthttp.RequestCtx, inst string) (pageRequest, bool) {
+	site, ok := s.web.sites[inst]
+	if !ok {
+		return pageRequest{}, false
+	}
+	p := pageRequest{site: site, inst: inst}
+	f := web.Form{Filters: map[string][]string{}}
+	args := ctx.QueryArgs()
+	for k, v := range args.All() {
+		key, val := string(k), string(v)
+		if !utf8.ValidString(key) || !utf8.ValidString(val) {
+			p.bad = true
+			continue
+		}
+		if name, ok := strings.CutPrefix(key, "filter."); ok {
+			for part := range strings.SplitSeq(val, ",") {
+				if part = strings.TrimSpace(part); part != "" && !f.Selected(name, part) {
+					f.Filters[name] = append(f.Filters[name], part)
+				}
+			}
+		}
+	}
+	if len(f.Filters) == 0 {
+		f.Filters = nil
+	}
+	if !p.bad {
+		f.Q = string(args.Peek("q"))
+		f.Scope = strings.TrimSpace(string(args.Peek("scope")))
+		if string(args.Peek("tab")) == web.TabLists {
+			f.Tab = web.TabLists
+		}
+		if n, err := strconv.Atoi(string(args.Peek("offset"))); err == nil && n > 0 {
+			f.Offset = n
+		}
+	}
+	switch {
+	case f.Scope == "home" && site.HomeIsMember:
+	case f.Scope != "" && f.Scope != "consortium" && f.Scope != "home" && s.engine.HasMember(f.Scope):
+	default:
+		f.Scope = ""
+	}
+	eff, _ := s.cfg.Effective(inst)
+	consortiumLang := s.cfg.Consortium.Defaults.Language
+	explicit := string(args.Peek("lang"))
+	p.lang = s.web.r.Negotiate(explicit, string(ctx.Request.Header.Peek("Accept-Language")), eff.Language(), consortiumLang)
+	if explicit != "" && explicit == p.lang {
+		f.Lang = p.lang
+	}
+	f.Limit = eff.PageSize()
+	p.form = f
+	return p, true
+}
+
+// scopeMembers is the member list of a form's scope (nil: all).
+func (p *pageRequest) scopeMembers() []string {
+	switch p.form.Scope {
+	case "":
+		return nil
+	case "home":
+		return []string{p.inst}
+	}
+	return []string{p.form.Scope}
+}
+
+func (s *Server) writePage(ctx *fasthttp.RequestCtx, status int, lang string, render func(*bytes.Buffer) error) {
+	var buf bytes.Buffer
+	if err := render(&buf); err != nil {
+		s.log.Error("render gateway page", "path", string(ctx.Path()), "err", err)
+		ctx.Error("the page could not be rendered", fasthttp.StatusInternalServerError)
+		return
+	}
+	htmlHeaders(ctx, lang)
+	ctx.SetStatusCode(status)
+	ctx.SetBody(buf.Bytes())
+}
+
+func (s *Server) notFoundPage(ctx *fasthttp.RequestCtx, p pageRequest, key string) {
+	if p.site.Names == nil {
+		p.site = s.web.sites[""]
+		p.lang = s.web.r.Negotiate(string(ctx.QueryArgs().Peek("lang")), string(ctx.Request.Header.Peek("Accept-Language")), "", s.cfg.Consortium.Defaults.Language)
+	}
+	s.writePage(ctx, fasthttp.StatusNotFound, p.lang, func(b *bytes.Buffer) error { return s.web.r.NotFound(b, p.site, p.lang, key) })
+}
+
+// handleGateway: GET / and GET /i/{institution}/ — the search page; with q
+// (or tab=lists) it shows results.
+func (s *Server) handleGateway(ctx *fasthttp.RequestCtx, params []string) {
+	p, ok := s.readPage(ctx, params[0])
+	if !ok {
+		s.notFoundPage(ctx, p, "error.notfound")
+		return
+	}
+	r := s.web.r
+	problem := func(status int, msg string) {
+		s.writePage(ctx, status, p.lang, func(b *bytes.Buffer) error { return r.Problem(b, p.site, p.lang, p.form, msg) })
+	}
+	if p.bad {
+		problem(fasthttp.StatusBadRequest, r.Localize(p.lang, "error.query.nopos", "not valid UTF-8"))
+		return
+	}
+	if p.form.Tab == web.TabLists {
+		s.listResultsPage(ctx, p, problem)
+		return
+	}
+	if strings.TrimSpace(p.form.Q) == "" {
+		s.writePage(ctx, fasthttp.StatusOK, p.lang, func(b *bytes.Buffer) error { return r.Home(b, p.site, p.lang, p.form) })
+		return
+	}
+	req, msg := s.catalogueRequest(p)
+	if msg != "" {
+		problem(fasthttp.StatusBadRequest, msg)
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), req.Timeout+gatewaySearchGrace)
+	defer cancel()
+	resp, err := s.engine.Search(sctx, req)
+	if err != nil {
+		var re *federate.RequestError
+		if errors.As(err, &re) {
+			problem(fasthttp.StatusBadRequest, r.Localize(p.lang, "error.query.nopos", re.Message))
+			return
+		}
+		s.log.Error("gateway search", "err", err)
+		problem(fasthttp.StatusServiceUnavailable, r.Localize(p.lang, "error.unavailable"))
+		return
+	}
+	s.writePage(ctx, fasthttp.StatusOK, p.lang, func(b *bytes.Buffer) error { return r.Catalogue(b, p.site, p.lang, p.form, resp) })
+}
+
+// catalogueRequest turns a page's form into an engine request, or a
+// localised message saying what is wrong with the query.
+func (s *Server) catalogueRequest(p pageRequest) (federate.Request, string) {
+	r := s.web.r
+	var req federate.Request
+	if n := utf8.RuneCountInString(p.form.Q); n > federate.MaxQueryLength {
+		return req, r.Localize(p.lang, "error.toolong", n, federate.MaxQueryLength)
+	}
+	q, err := federate.ParseQuery(p.form.Q)
+	if err != nil {
+		var qe *federate.QueryError
+		if errors.As(err, &qe) && qe.Pos > 0 {
+			return req, r.Localize(p.lang, "error.query", qe.Pos, qe.Message)
+		}
+		return req, r.Localize(p.lang, "error.query.nopos", err.Error())
+	}
+	eff, _ := s.cfg.Effective(p.inst)
+	req = federate.Request{Query: q, Members: p.scopeMembers(), Home: p.inst, Filters: p.form.Filters,
+		Limit: p.form.Limit, Offset: p.form.Offset, Timeout: eff.SearchTimeout()}
+	if req.Offset+req.Limit > web.MaxWindow {
+		req.Offset = max(0, web.MaxWindow-req.Limit)
+	}
+	return req, ""
+}
+
+func (s *Server) listResultsPage(ctx *fasthttp.RequestCtx, p pageRequest, problem func(int, string)) {
+	r := s.web.r
+	if s.lists == nil {
+		problem(fasthttp.StatusNotFound, r.Localize(p.lang, "error.lists.disabled"))
+		return
+	}
+	if n := utf8.RuneCountInString(p.form.Q); n > federate.MaxQueryLength {
+		problem(fasthttp.StatusBadRequest, r.Localize(p.lang, "error.toolong", n, federate.MaxQueryLength))
+		return
+	}
+	p.form.Filters = nil // the catalogue's facets are not the lists'
+	p.form.Limit = index.DefaultLimit
+	q := index.ListQuery{Text: p.form.Q, Limit: p.form.Limit, Offset: min(p.form.Offset, index.MaxWindow-p.form.Limit)}
+	if m := p.scopeMembers(); len(m) == 1 {
+		q.Institution = m[0]
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := s.lists.Search(sctx, q)
+	if err != nil {
+		var qe *index.QueryError
+		if errors.As(err, &qe) {
+			msg := r.Localize(p.lang, "error.query.nopos", qe.Message)
+			if qe.Pos > 0 {
+				msg = r.Localize(p.lang, "error.query", qe.Pos, qe.Message)
+			}
+			problem(fasthttp.StatusBadRequest, msg)
+			return
+		}
+		s.log.Error("gateway list search", "err", err)
+		problem(fasthttp.StatusServiceUnavailable, r.Localize(p.lang, "error.unavailable"))
+		return
+	}
+	s.writePage(ctx, fasthttp.StatusOK, p.lang, func(b *bytes.Buffer) error { return r.ListResults(b, p.site, p.lang, p.form, res) })
+}
+
+// handleListPage: GET /lists/{institution}/{list_id} — a published public
+// list, section by section, in its institution's branding.
+func (s *Server) handleListPage(ctx *fasthttp.RequestCtx, params []string) {
+	inst, id := params[0], params[1]
+	p, ok := s.readPage(ctx, inst)
+	if !ok || s.lists == nil {
+		s.notFoundPage(ctx, p, "error.list.notfound")
+		return
+	}
+	l, found, err := s.lists.Get(inst, id)
+	if err != nil {
+		s.log.Error("gateway list page", "institution", inst, "list", id, "err", err)
+		ctx.Error("the list could not be read; try again", fasthttp.StatusServiceUnavailable)
+		return
+	}
+	if !found || l.Status != index.StatusPublished || l.Visibility != index.VisibilityPublic {
+		s.notFoundPage(ctx, p, "error.list.notfound")
+		return
+	}
+	s.writePage(ctx, fasthttp.StatusOK, p.lang, func(b *bytes.Buffer) error { return s.web.r.ListPage(b, p.site, p.lang, p.form, l) })
+}
+
+// handleStatic: GET /static/{name} — the page's style sheet and script.
+func (s *Server) handleStatic(ctx *fasthttp.RequestCtx, params []string) {
+	a, ok := s.web.r.Static(params[0])
+	if !ok {
+		ctx.Error("not found", fasthttp.StatusNotFound)
+		return
+	}
+	writeAsset(ctx, a)
+}
+
+// handleBrandCSS: GET /i/{institution}/brand.css — the institution's colour.
+func (s *Server) handleBrandCSS(ctx *fasthttp.RequestCtx, params []string) {
+	a, ok := s.web.brand[params[0]]
+	if !ok {
+		ctx.Error("not found", fasthttp.StatusNotFound)
+		return
+	}
+	writeAsset(ctx, a)
+}
+
+// writeAsset sends a static file: cached for a year when the address
+// names its current version (a changed file gets a new address), briefly
+// otherwise; revalidated by ETag.
+func writeAsset(ctx *fasthttp.RequestCtx, a web.Asset) {
+	h := &ctx.Response.Header
+	h.Set("ETag", a.ETag)
+	h.Set("X-Content-Type-Options", "nosniff")
+	if string(ctx.QueryArgs().Peek("v")) == a.Version {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "public, max-age=300")
+	}
+	if inm := ctx.Request.Header.Peek("If-None-Match"); inm != nil && etagMatches(inm, []byte(a.ETag)) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return
+	}
+	ctx.SetContentType(a.ContentType)
+	ctx.SetBody(a.Body)
+}
+
+// handleExport: GET /export/{ris|bibtex}?q=…&scope=…&home=…&filter.…&id=… —
+// one work's citation. Results are not stored: the search is run again (a
+// cached answer costs no member anything) and the work picked by its id
+// among the first exportWindow works.
+func (s *Server) handleExport(ctx *fasthttp.RequestCtx, params []string) {
+	format := params[0]
+	args := ctx.QueryArgs()
+	home := string(args.Peek("home"))
+	if _, ok := s.web.sites[home]; !ok {
+		home = ""
+	}
+	p, _ := s.readPage(ctx, home)
+	id := string(args.Peek("id"))
+	plain := func(status int, msg string) {
+		ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+		ctx.SetStatusCode(status)
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.SetBodyString(msg + "\n")
+	}
+	if p.bad || id == "" || strings.TrimSpace(p.form.Q) == "" {
+		plain(fasthttp.StatusBadRequest, "export needs the search (q, and scope, home, filter.… as on the page) and the work's id")
+		return
+	}
+	p.form.Limit, p.form.Offset = exportWindow, 0
+	req, msg := s.catalogueRequest(p)
+	if msg != "" {
+		plain(fasthttp.StatusBadRequest, msg)
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), req.Timeout+gatewaySearchGrace)
+	defer cancel()
+	resp, err := s.engine.Search(sctx, req)
+	if err != nil {
+		plain(fasthttp.StatusBadRequest, "the search could not be run: "+err.Error())
+		return
+	}
+	for i := range resp.Results {
+		res := &resp.Results[i]
+		if res.ID != id {
+			continue
+		}
+		name := "citation"
+		if key := strings.Trim(strings.Map(func(r rune) rune {
+			if r < 128 && (r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z') {
+				return r
+			}
+			return '-'
+		}, strings.ToLower(res.ID)), "-"); key != "" {
+			name = key
+		}
+		h := &ctx.Response.Header
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-cache")
+		switch format {
+		case "ris":
+			ctx.SetContentType("application/x-research-info-systems; charset=utf-8")
+			h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.ris"`, name))
+			ctx.SetBodyString(web.RIS(res))
+		default:
+			ctx.SetContentType("application/x-bibtex; charset=utf-8")
+			h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.bib"`, name))
+			ctx.SetBodyString(web.BibTeX(res))
+		}
+		return
+	}
+	plain(fasthttp.StatusNotFound, fmt.Sprintf("no work %q among the first %d results of this search", id, exportWindow))
+}
