@@ -96,3 +96,16 @@ func BenchmarkGatewayCachedSearchPage(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(ctx.Response.Body())), "bytes/page")
 }
+
+func TestInstitutionPageWithoutTrailingSlashRedirects(t *testing.T) {
+	ts := startServer(t)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(ts.base + "/i/good?q=dune")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMovedPermanently || !strings.HasSuffix(resp.Header.Get("Location"), "/i/good/?q=dune") {
+		t.Fatalf("%d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

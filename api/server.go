@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -133,6 +134,15 @@ func (s *Server) match(method, path string) (route, *apiError) {
 		return get("static", s.handleStatic, name)
 	}
 	if rest, ok := strings.CutPrefix(path, "/i/"); ok {
+		if rest != "" && !strings.Contains(rest, "/") { // /i/north → /i/north/
+			return get("gateway_redirect", func(ctx *fasthttp.RequestCtx, _ []string) {
+				target := "/i/" + url.PathEscape(rest) + "/"
+				if qs := ctx.URI().QueryString(); len(qs) > 0 {
+					target += "?" + string(qs)
+				}
+				ctx.Redirect(target, fasthttp.StatusMovedPermanently)
+			})
+		}
 		if inst, tail, ok := strings.Cut(rest, "/"); ok && inst != "" {
 			switch tail {
 			case "":

@@ -210,12 +210,12 @@ func listURL(inst, id, lang string) string {
 }
 
 type listsView struct {
-	Count  string
-	Range  string
-	Empty  bool
-	Groups []instGroup
-	Prev   string
-	Next   string
+	Count     string
+	Range     string
+	Empty     bool
+	Groups    []instGroup
+	Prev      string
+	Next      string
 	Permalink string
 }
 
@@ -231,7 +231,7 @@ type courseGroup struct {
 
 type listHitView struct {
 	Name, URL, Instructors, Term, Citations, More string
-	Matches                                        []citeView
+	Matches                                       []citeView
 }
 
 type citeView struct {
@@ -304,8 +304,8 @@ func newListsView(p *page, site Site, res *index.ListResults) *listsView {
 
 type listView struct {
 	Name, Course, Department, Instructors, Term, Updated, Description, Institution string
-	Sections                                                                        []sectionView
-	Back                                                                            string
+	Sections                                                                       []sectionView
+	Back                                                                           string
 }
 
 type sectionView struct {

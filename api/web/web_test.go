@@ -185,4 +185,3 @@ func TestCitationExports(t *testing.T) {
 		})
 	}
 }
-
