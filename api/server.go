@@ -25,6 +25,7 @@ import (
 	"github.com/commonshelf/commonshelf/consortium"
 	"github.com/commonshelf/commonshelf/federate"
 	"github.com/commonshelf/commonshelf/index"
+	"github.com/commonshelf/commonshelf/requests"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
@@ -33,14 +34,16 @@ import (
 
 // Server serves the JSON API.
 type Server struct {
-	lists   *index.Store // nil: resource lists are not enabled
-	log     *slog.Logger
-	cfg     *consortium.Config
-	engine  *federate.Engine
-	metrics *httpMetrics
-	prom    fasthttp.RequestHandler
-	ready   atomic.Bool
-	srv     *fasthttp.Server
+	lists *index.Store // nil: resource lists are not enabled
+	// requests is the request store; nil: requests are not enabled.
+	requests requests.Store
+	log      *slog.Logger
+	cfg      *consortium.Config
+	engine   *federate.Engine
+	metrics  *httpMetrics
+	prom     fasthttp.RequestHandler
+	ready    atomic.Bool
+	srv      *fasthttp.Server
 	// pages keeps the encoded bodies of pages of cached answers, so that a
 	// hot page is encoded and hashed once (see Response.Version).
 	pages *cache.Cache[encodedPage]
@@ -180,6 +183,23 @@ func (s *Server) match(method, path string) (route, *apiError) {
 	if rest, ok := strings.CutPrefix(path, "/api/v1/lists/"); ok {
 		if inst, id, ok := strings.Cut(rest, "/"); ok && inst != "" && id != "" && !strings.Contains(id, "/") {
 			return get("list", s.handleGetList, inst, id)
+		}
+	}
+	if path == "/api/v1/requests" {
+		return methods("requests", map[string]func(*fasthttp.RequestCtx, []string){
+			fasthttp.MethodGet: s.handleListRequests, fasthttp.MethodPost: s.handleCreateRequest,
+		})
+	}
+	if rest, ok := strings.CutPrefix(path, "/api/v1/requests/"); ok {
+		id, tail, _ := strings.Cut(rest, "/")
+		switch {
+		case id == "":
+		case tail == "" && !strings.HasSuffix(rest, "/"):
+			return get("request", s.handleGetRequest, id)
+		case tail == "transitions":
+			return methods("request_transition", map[string]func(*fasthttp.RequestCtx, []string){fasthttp.MethodPost: s.handleTransition}, id)
+		case tail == "marcxml":
+			return get("request_marcxml", s.handleRequestMARCXML, id)
 		}
 	}
 	if rest, ok := strings.CutPrefix(path, "/api/v1/institutions/"); ok {
@@ -405,7 +425,7 @@ func (s *Server) handleIndex(ctx *fasthttp.RequestCtx, _ []string) {
 		"name":       "Commonshelf",
 		"consortium": s.cfg.Consortium.Name,
 		"endpoints": []string{"/", "/i/{institution}/", "/lists/{institution}/{list_id}", "/export/{ris|bibtex}?…", "/api/v1/search?q=…", "/api/v1/lists/search?q=…", "/api/v1/members", "/api/v1/institutions",
-			"/api/v1/institutions/{id}/config", "/healthz", "/readyz", "/metrics"},
+			"/api/v1/institutions/{id}/config", "/api/v1/requests", "/healthz", "/readyz", "/metrics"},
 	})
 }
 

@@ -108,6 +108,59 @@ type Defaults struct {
 	// Cache is the hot-query cache of searches. Consortium-wide:
 	// institutions cannot override it.
 	Cache Cache
+	// Requests are the consortium's request settings.
+	Requests RequestDefaults
+}
+
+// Request kinds an institution may make or receive.
+const (
+	RequestLoan     = "loan"
+	RequestCopy     = "copy"
+	RequestPurchase = "purchase"
+)
+
+var requestKinds = []string{RequestLoan, RequestCopy, RequestPurchase}
+
+// RequestDefaults are the consortium-wide request settings.
+type RequestDefaults struct {
+	// Kinds are the request kinds enabled in the consortium, in the order
+	// written, without duplicates. Empty: requests are off.
+	Kinds []string
+}
+
+// InstitutionRequests are an institution's request settings.
+type InstitutionRequests struct {
+	// Kinds, when not nil, narrows the consortium's kinds for this
+	// institution (as requester and as supplier); every one must be enabled
+	// consortium-wide. Nil: the consortium's kinds.
+	Kinds []string
+	// Webhook is where the institution hears of requests addressed to it
+	// and of changes to its own. Nil: it is not notified (it can still poll
+	// GET /api/v1/requests).
+	Webhook *Webhook
+}
+
+// Webhook is an institution's request webhook.
+type Webhook struct {
+	// URL is an absolute http(s) URL.
+	URL string
+	// SecretEnv names the environment variable holding the HMAC secret; it
+	// is read when the server starts. "": deliveries are not signed.
+	SecretEnv string
+}
+
+// RequestKinds returns the request kinds enabled for institution id: its
+// own kinds when it sets them, else the consortium's. Nil for an unknown
+// institution.
+func (c *Config) RequestKinds(id string) []string {
+	in, ok := c.Institution(id)
+	if !ok {
+		return nil
+	}
+	if in.Requests.Kinds != nil {
+		return in.Requests.Kinds
+	}
+	return c.Consortium.Defaults.Requests.Kinds
 }
 
 // Cache configures the hot-query cache. After Load every field holds a
@@ -179,6 +232,9 @@ type Institution struct {
 	// APIKeys authenticate the institution's clients. Empty: no client can
 	// act for the institution.
 	APIKeys []APIKey
+	// Requests are the institution's request settings; zero: the
+	// consortium's kinds and no webhook.
+	Requests InstitutionRequests
 }
 
 // Overrides are an institution's changes to the consortium defaults. A nil

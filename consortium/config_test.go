@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -361,5 +362,46 @@ func write(t *testing.T, path, text string) {
 	}
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRequestSettings(t *testing.T) {
+	c, err := Parse([]byte(`consortium:
+  id: t
+  name: T
+  defaults:
+    requests: {kinds: [loan, copy, purchase]}
+institutions:
+  - id: north
+    name: N
+    requests:
+      kinds: [loan]
+      webhook: {url: 'https://north.example.org/hooks/commonshelf', secret_env: NORTH_HOOK_SECRET}
+  - {id: south, name: S}
+  - {id: east, name: E, requests: {kinds: []}}
+`), "c.yaml", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		title string
+		inst  string
+		kinds []string
+	}{
+		{"an institution narrows the kinds", "north", []string{"loan"}},
+		{"an institution without its own kinds has the consortium's", "south", []string{"loan", "copy", "purchase"}},
+		{"an empty list turns requests off for the institution", "east", []string{}},
+		{"an unknown institution has none", "west", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.title, func(t *testing.T) {
+			if got := c.RequestKinds(tt.inst); !slices.Equal(got, tt.kinds) || (got == nil) != (tt.kinds == nil) {
+				t.Fatalf("kinds %#v, want %#v", got, tt.kinds)
+			}
+		})
+	}
+	n, _ := c.Institution("north")
+	if w := n.Requests.Webhook; w == nil || w.URL != "https://north.example.org/hooks/commonshelf" || w.SecretEnv != "NORTH_HOOK_SECRET" {
+		t.Fatalf("webhook %+v", w)
 	}
 }

@@ -484,8 +484,14 @@ func (p *parser) defaults(n *yaml.Node, path string, d *Defaults) {
 		UploadMaxMB: UploadLimits{Instructor: DefaultUploadInstructor, Student: DefaultUploadStudent},
 		Search:      Search{TimeoutMS: DefaultSearchTimeoutMS, MaxTimeoutMS: DefaultMaxTimeoutMS, PageSize: DefaultPageSize},
 	}
-	m, _ := p.mapping(n, path, "language", "upload_max_mb", "external_links", "search", "cache")
+	m, _ := p.mapping(n, path, "language", "upload_max_mb", "external_links", "search", "cache", "requests")
 	p.cache(m.get("cache"), join(path, "cache"), &d.Cache)
+	if rn := m.get("requests"); present(rn) {
+		rm, _ := p.mapping(rn, join(path, "requests"), "kinds")
+		if kn := rm.get("kinds"); present(kn) {
+			d.Requests.Kinds = p.kinds(kn, join(path, "requests.kinds"), nil)
+		}
+	}
 	setInt := func(n *yaml.Node, key string, dst *int, read func(*yaml.Node, string) (int, bool)) {
 		if !present(n) {
 			return
@@ -641,7 +647,7 @@ func (p *parser) institutions(n *yaml.Node) []Institution {
 			p.add(resolve(item), ip, "an empty entry; each institution needs at least id and name")
 			continue
 		}
-		m, ok := p.mapping(item, ip, "id", "name", "overrides", "branding", "member", "api_keys")
+		m, ok := p.mapping(item, ip, "id", "name", "overrides", "branding", "member", "api_keys", "requests")
 		if !ok {
 			continue
 		}
@@ -661,6 +667,9 @@ func (p *parser) institutions(n *yaml.Node) []Institution {
 		}
 		if kn := m.get("api_keys"); present(kn) {
 			inst.APIKeys = p.apiKeys(kn, join(ip, "api_keys"), label)
+		}
+		if rn := m.get("requests"); present(rn) {
+			p.instRequests(rn, join(ip, "requests"), &inst.Requests)
 		}
 		insts = append(insts, inst)
 	}
@@ -1044,4 +1053,69 @@ func (p *parser) apiKeys(n *yaml.Node, path, inst string) []APIKey {
 		}
 	}
 	return keys
+}
+
+var envPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// kinds reads a list of request kinds; with allowed not nil, each must be
+// in it (the consortium's kinds). An empty list is an empty, non-nil slice.
+func (p *parser) kinds(n *yaml.Node, path string, allowed []string) []string {
+	items, _ := p.list(n, path)
+	out := []string{}
+	for i, item := range items {
+		ip := index(path, i)
+		k, ok := p.str(item, ip)
+		switch {
+		case !ok:
+		case !slices.Contains(requestKinds, k):
+			p.add(resolve(item), ip, "unknown request kind %q (expected one of: %s)", k, strings.Join(requestKinds, ", "))
+		case allowed != nil && !slices.Contains(allowed, k):
+			p.add(resolve(item), ip, "request kind %q is not enabled by the consortium (consortium.defaults.requests.kinds: [%s])", k, strings.Join(allowed, ", "))
+		case slices.Contains(out, k):
+			p.add(resolve(item), ip, "request kind %q is repeated", k)
+		default:
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// instRequests reads an institution's requests block.
+func (p *parser) instRequests(n *yaml.Node, path string, r *InstitutionRequests) {
+	m, _ := p.mapping(n, path, "kinds", "webhook")
+	if kn := m.get("kinds"); kn != nil && !isNull(resolve(kn)) {
+		allowed := p.cons.Defaults.Requests.Kinds
+		if allowed == nil {
+			allowed = []string{} // nothing enabled consortium-wide: nothing may be enabled here
+		}
+		r.Kinds = p.kinds(kn, join(path, "kinds"), allowed)
+	}
+	wn := m.get("webhook")
+	if !present(wn) {
+		return
+	}
+	wp := join(path, "webhook")
+	wm, ok := p.mapping(wn, wp, "url", "secret_env")
+	if !ok {
+		return
+	}
+	w := &Webhook{}
+	if un := wm.get("url"); !present(un) {
+		p.add(wm.node, join(wp, "url"), "required: the absolute http(s) URL requests are POSTed to")
+		ok = false
+	} else if w.URL, ok = p.url(un, join(wp, "url")); !ok {
+		ok = false
+	}
+	if sn := wm.get("secret_env"); present(sn) {
+		s, sok := p.str(sn, join(wp, "secret_env"))
+		if sok && !envPattern.MatchString(s) {
+			p.add(resolve(sn), join(wp, "secret_env"), "%q is not an environment variable name (letters, digits and _, not starting with a digit)", s)
+			sok = false
+		}
+		ok = ok && sok
+		w.SecretEnv = s
+	}
+	if ok {
+		r.Webhook = w
+	}
 }

@@ -67,6 +67,13 @@ func TestProblems(t *testing.T) {
 		{"an institution timeout of zero", "{{head}}\n  - {id: north, name: N, overrides: {search: {timeout_ms: 0}}}\n", []string{"institution north: overrides.search.timeout_ms: must be positive"}},
 		{"an institution page size of 101", "{{head}}\n  - {id: north, name: N, overrides: {search: {page_size: 101}}}\n", []string{"institution north: overrides.search.page_size: 101 is outside 1..100"}},
 		{"an overridden link without a url", "{{head}}\n  - {id: north, name: N, overrides: {external_links: [{label: Ask}]}}\n", []string{"institution north: overrides.external_links[0].url: required"}},
+		{"an unknown request kind", "consortium: {id: t, name: T, defaults: {requests: {kinds: [loan, borrow]}}}\n", []string{`consortium.defaults.requests.kinds[1]: unknown request kind "borrow" (expected one of: loan, copy, purchase)`}},
+		{"an unknown key under the consortium's requests", "consortium: {id: t, name: T, defaults: {requests: {webhook: {url: 'https://x.org/'}}}}\n", []string{`consortium.defaults.requests.webhook: unknown key "webhook" (expected one of: kinds)`}},
+		{"an institution enabling a kind the consortium does not", "{{head}}\n  - {id: north, name: N, requests: {kinds: [loan]}}\n", []string{`institution north: requests.kinds[0]: request kind "loan" is not enabled by the consortium`}},
+		{"a webhook with a relative url", "{{head}}\n  - {id: north, name: N, requests: {webhook: {url: /hook}}}\n", []string{`institution north: requests.webhook.url: "/hook" is not an absolute http(s) URL`}},
+		{"a webhook without a url", "{{head}}\n  - {id: north, name: N, requests: {webhook: {secret_env: HOOK_SECRET}}}\n", []string{"institution north: requests.webhook.url: required"}},
+		{"a webhook secret that is not a variable name", "{{head}}\n  - {id: north, name: N, requests: {webhook: {url: 'https://x.org/h', secret_env: 'my-secret'}}}\n", []string{`institution north: requests.webhook.secret_env: "my-secret" is not an environment variable name`}},
+		{"a webhook secret written in the file", "{{head}}\n  - {id: north, name: N, requests: {webhook: {url: 'https://x.org/h', secret: abc}}}\n", []string{`institution north: requests.webhook.secret: unknown key "secret" (expected one of: url, secret_env)`}},
 		{"an unknown override", "{{head}}\n  - {id: north, name: N, overrides: {theme: dark}}\n", []string{`institution north: overrides.theme: unknown key "theme"`}},
 
 		// Branding.

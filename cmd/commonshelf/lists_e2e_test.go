@@ -10,10 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -193,27 +191,7 @@ institutions:
     api_keys: [{sha256: %s, role: admin}]
 `, sha("secret-key"))), 0o644)
 	data := filepath.Join(dir, "data")
-	start := func() (*exec.Cmd, string) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestServeChild$")
-		cmd.Env = append(os.Environ(), "COMMONSHELF_E2E_CHILD=serve --config "+cfg+" --addr 127.0.0.1:0 --data-dir "+data)
-		out, _ := cmd.StdoutPipe()
-		cmd.Stderr = io.Discard
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(out)
-		re := regexp.MustCompile(`at (http://127\.0\.0\.1:\d+)/`)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				go io.Copy(io.Discard, out)
-				return cmd, m[1]
-			}
-		}
-		cmd.Wait()
-		t.Fatal("child server did not start")
-		return nil, ""
-	}
-	cmd, base := start()
+	cmd, base := startServer(t, cfg, data)
 	sent := map[string]index.List{}
 	acked := map[string]bool{}
 	var lines bytes.Buffer
@@ -258,8 +236,8 @@ institutions:
 	if len(acked) == 0 {
 		t.Fatal("nothing was acknowledged before the kill; the test proves nothing")
 	}
-	cmd, base = start()
-	defer func() { syscall.Kill(cmd.Process.Pid, syscall.SIGTERM); cmd.Wait() }()
+	cmd, base = startServer(t, cfg, data)
+	defer stopServer(cmd)
 	present := 0
 	for id, want := range sent {
 		code, b := send(t, http.MethodGet, base+"/api/v1/lists/lib/"+id, "", nil)

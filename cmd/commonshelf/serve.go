@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/commonshelf/commonshelf/demo"
 	"github.com/commonshelf/commonshelf/federate"
 	"github.com/commonshelf/commonshelf/index"
+	"github.com/commonshelf/commonshelf/requests"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -121,6 +123,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	engine.SetCourseLookup(lists)
 	srv := api.New(logger, cfg, engine, reg)
 	srv.SetLists(lists)
+	reqs, targets, err := openRequests(cfg, f.dataDir)
+	if err != nil {
+		return err
+	}
+	defer reqs.Close()
+	srv.SetRequests(reqs)
+	// The deliverer drains the durable outbox until shutdown; the store is
+	// closed only after it has stopped.
+	dctx, stopDeliveries := context.WithCancel(context.Background())
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		requests.NewDeliverer(logger, requests.DelivererConfig{Outbox: reqs, Targets: targets}).Run(dctx)
+	}()
+	defer func() { stopDeliveries(); <-delivered }()
 	srv.SetReady(true)
 
 	errc := make(chan error, 1)
@@ -176,6 +193,33 @@ func openLists(ctx context.Context, logger *slog.Logger, cfg *consortium.Config,
 	}
 	logger.Info("loaded demo resource lists", "lists", len(ls), "took", time.Since(start).Round(time.Millisecond).String())
 	return store, nil
+}
+
+// openRequests opens the request store under dataDir/requests and resolves
+// each institution's webhook, reading its secret from the environment
+// variable the configuration names.
+func openRequests(cfg *consortium.Config, dataDir string) (*requests.BoltStore, map[string]requests.Target, error) {
+	targets := map[string]requests.Target{}
+	for _, in := range cfg.Institutions {
+		w := in.Requests.Webhook
+		if w == nil {
+			continue
+		}
+		t := requests.Target{URL: w.URL}
+		if w.SecretEnv != "" {
+			secret := os.Getenv(w.SecretEnv)
+			if secret == "" {
+				return nil, nil, fmt.Errorf("institution %s: requests.webhook.secret_env names %s, which is not set or empty", in.ID, w.SecretEnv)
+			}
+			t.Secret = []byte(secret)
+		}
+		targets[in.ID] = t
+	}
+	store, err := requests.OpenBolt(filepath.Join(dataDir, "requests"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return store, targets, nil
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
