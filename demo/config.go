@@ -43,6 +43,7 @@ func configYAML(st *Stats) []byte {
       - {label: "Interlibrary loan help", url: "https://help.commonshelf.example.org/ill"}
       - {label: "Consortium news", url: "https://news.commonshelf.example.org/"}
     search: {timeout_ms: 3000, max_timeout_ms: 10000, page_size: 20}
+    requests: {kinds: [loan, copy, purchase]}
   locked: []
 institutions:
 `)

@@ -561,7 +561,10 @@ func TestConsortiumYAML(t *testing.T) {
 					Label string `yaml:"label"`
 					URL   string `yaml:"url"`
 				} `yaml:"external_links"`
-				Search map[string]int `yaml:"search"`
+				Search   map[string]int `yaml:"search"`
+				Requests struct {
+					Kinds []string `yaml:"kinds"`
+				} `yaml:"requests"`
 			} `yaml:"defaults"`
 			Locked []string `yaml:"locked"`
 		} `yaml:"consortium"`
