@@ -114,9 +114,10 @@ func (s *Server) kindDisabled(kind requests.Kind, inst, side string) string {
 	return ""
 }
 
-// webhookOf returns inst as a notification target when it has a webhook.
+// webhookOf returns inst as a notification target when it has a webhook
+// or an ISO 18626 endpoint.
 func (s *Server) webhookOf(inst string) []string {
-	if in, ok := s.cfg.Institution(inst); ok && in.Requests.Webhook != nil {
+	if in, ok := s.cfg.Institution(inst); ok && (in.Requests.Webhook != nil || in.Requests.ISO18626 != nil) {
 		return []string{inst}
 	}
 	return nil

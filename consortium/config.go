@@ -136,8 +136,19 @@ type InstitutionRequests struct {
 	Kinds []string
 	// Webhook is where the institution hears of requests addressed to it
 	// and of changes to its own. Nil: it is not notified (it can still poll
-	// GET /api/v1/requests).
+	// GET /api/v1/requests). Mutually exclusive with ISO18626.
 	Webhook *Webhook
+	// ISO18626 is the institution's ISO 18626 endpoint: it hears of the
+	// same events as ISO 18626 XML messages instead of webhook JSON. Nil:
+	// none. Mutually exclusive with Webhook.
+	ISO18626 *ISO18626Endpoint
+}
+
+// ISO18626Endpoint is an institution's ISO 18626 (interlibrary loan
+// protocol) endpoint.
+type ISO18626Endpoint struct {
+	// URL is an absolute http(s) URL the XML messages are POSTed to.
+	URL string
 }
 
 // Webhook is an institution's request webhook.

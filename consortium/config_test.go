@@ -377,7 +377,7 @@ institutions:
     requests:
       kinds: [loan]
       webhook: {url: 'https://north.example.org/hooks/commonshelf', secret_env: NORTH_HOOK_SECRET}
-  - {id: south, name: S}
+  - {id: south, name: S, requests: {iso18626: {url: 'https://ill.south.example.org/iso18626'}}}
   - {id: east, name: E, requests: {kinds: []}}
 `), "c.yaml", "")
 	if err != nil {
@@ -403,5 +403,12 @@ institutions:
 	n, _ := c.Institution("north")
 	if w := n.Requests.Webhook; w == nil || w.URL != "https://north.example.org/hooks/commonshelf" || w.SecretEnv != "NORTH_HOOK_SECRET" {
 		t.Fatalf("webhook %+v", w)
+	}
+	if n.Requests.ISO18626 != nil {
+		t.Fatalf("north has an iso18626 endpoint %+v", n.Requests.ISO18626)
+	}
+	s, _ := c.Institution("south")
+	if e := s.Requests.ISO18626; e == nil || e.URL != "https://ill.south.example.org/iso18626" || s.Requests.Webhook != nil {
+		t.Fatalf("south: iso18626 %+v, webhook %+v", e, s.Requests.Webhook)
 	}
 }

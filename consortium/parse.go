@@ -1082,7 +1082,7 @@ func (p *parser) kinds(n *yaml.Node, path string, allowed []string) []string {
 
 // instRequests reads an institution's requests block.
 func (p *parser) instRequests(n *yaml.Node, path string, r *InstitutionRequests) {
-	m, _ := p.mapping(n, path, "kinds", "webhook")
+	m, _ := p.mapping(n, path, "kinds", "webhook", "iso18626")
 	if kn := m.get("kinds"); kn != nil && !isNull(resolve(kn)) {
 		allowed := p.cons.Defaults.Requests.Kinds
 		if allowed == nil {
@@ -1090,8 +1090,14 @@ func (p *parser) instRequests(n *yaml.Node, path string, r *InstitutionRequests)
 		}
 		r.Kinds = p.kinds(kn, join(path, "kinds"), allowed)
 	}
+	p.instISO18626(m.get("iso18626"), join(path, "iso18626"), r)
 	wn := m.get("webhook")
 	if !present(wn) {
+		return
+	}
+	if present(m.get("iso18626")) {
+		p.add(resolve(wn), join(path, "webhook"), "an institution hears of requests by webhook or by iso18626, not both")
+		r.ISO18626 = nil
 		return
 	}
 	wp := join(path, "webhook")
@@ -1117,5 +1123,24 @@ func (p *parser) instRequests(n *yaml.Node, path string, r *InstitutionRequests)
 	}
 	if ok {
 		r.Webhook = w
+	}
+}
+
+// instISO18626 reads an institution's requests.iso18626 block.
+func (p *parser) instISO18626(n *yaml.Node, path string, r *InstitutionRequests) {
+	if !present(n) {
+		return
+	}
+	m, ok := p.mapping(n, path, "url")
+	if !ok {
+		return
+	}
+	un := m.get("url")
+	if !present(un) {
+		p.add(m.node, join(path, "url"), "required: the absolute http(s) URL ISO 18626 messages are POSTed to")
+		return
+	}
+	if u, ok := p.url(un, join(path, "url")); ok {
+		r.ISO18626 = &ISO18626Endpoint{URL: u}
 	}
 }

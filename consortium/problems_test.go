@@ -73,6 +73,11 @@ func TestProblems(t *testing.T) {
 		{"a webhook with a relative url", "{{head}}\n  - {id: north, name: N, requests: {webhook: {url: /hook}}}\n", []string{`institution north: requests.webhook.url: "/hook" is not an absolute http(s) URL`}},
 		{"a webhook without a url", "{{head}}\n  - {id: north, name: N, requests: {webhook: {secret_env: HOOK_SECRET}}}\n", []string{"institution north: requests.webhook.url: required"}},
 		{"a webhook secret that is not a variable name", "{{head}}\n  - {id: north, name: N, requests: {webhook: {url: 'https://x.org/h', secret_env: 'my-secret'}}}\n", []string{`institution north: requests.webhook.secret_env: "my-secret" is not an environment variable name`}},
+		{"an iso18626 endpoint with a relative url", "{{head}}\n  - {id: north, name: N, requests: {iso18626: {url: /ill}}}\n", []string{`institution north: requests.iso18626.url: "/ill" is not an absolute http(s) URL`}},
+		{"an iso18626 endpoint with an ftp url", "{{head}}\n  - {id: north, name: N, requests: {iso18626: {url: 'ftp://x.org/ill'}}}\n", []string{`institution north: requests.iso18626.url: "ftp://x.org/ill" is not an absolute http(s) URL`}},
+		{"an iso18626 endpoint without a url", "{{head}}\n  - {id: north, name: N, requests: {iso18626: {}}}\n", []string{"institution north: requests.iso18626.url: required"}},
+		{"an iso18626 endpoint with an unknown key", "{{head}}\n  - {id: north, name: N, requests: {iso18626: {url: 'https://x.org/ill', secret_env: S}}}\n", []string{`institution north: requests.iso18626.secret_env: unknown key "secret_env" (expected one of: url)`}},
+		{"both a webhook and an iso18626 endpoint", "{{head}}\n  - {id: north, name: N, requests: {webhook: {url: 'https://x.org/h'}, iso18626: {url: 'https://x.org/ill'}}}\n", []string{"institution north: requests.webhook: an institution hears of requests by webhook or by iso18626, not both"}},
 		{"a webhook secret written in the file", "{{head}}\n  - {id: north, name: N, requests: {webhook: {url: 'https://x.org/h', secret: abc}}}\n", []string{`institution north: requests.webhook.secret: unknown key "secret" (expected one of: url, secret_env)`}},
 		{"an unknown override", "{{head}}\n  - {id: north, name: N, overrides: {theme: dark}}\n", []string{`institution north: overrides.theme: unknown key "theme"`}},
 

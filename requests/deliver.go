@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,10 +19,22 @@ import (
 type Target struct {
 	// URL is the absolute http(s) URL deliveries are POSTed to.
 	URL string
-	// Secret keys the HMAC-SHA256 signature of each body; "" sends no
-	// signature header.
+	// Secret keys the HMAC-SHA256 signature of each webhook body; "" sends
+	// no signature header. ISO 18626 messages are not signed.
 	Secret []byte
+	// ISO18626 sends ISO 18626 XML messages (see ISO18626Message) instead
+	// of webhook JSON; a delivery is acknowledged by a confirmation whose
+	// messageStatus is OK.
+	ISO18626 bool
 }
+
+// PermanentError is a failed delivery that will never succeed as it is (an
+// ISO 18626 receiver answered ERROR to the message, or no message expresses
+// it): the deliverer marks it failed in the outbox and does not retry it.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
 
 // Doer sends an HTTP request (an *http.Client does).
 type Doer interface {
@@ -46,9 +59,12 @@ type DelivererConfig struct {
 }
 
 // Deliverer drains the outbox: it POSTs each delivery to its institution's
-// webhook and removes it once the receiver answers 2xx; any other answer,
-// or none, is retried with exponential backoff. A delivery's id is sent
-// with every attempt, so a receiver that saw it already can ignore it.
+// webhook and removes it once the receiver answers 2xx (for an ISO 18626
+// endpoint: 2xx with an OK confirmation); any other answer, or none, is
+// retried with exponential backoff, except a permanent failure (an ISO 18626
+// ERROR confirmation), which stays in the outbox marked failed with its
+// error and is not retried. A delivery's id is sent with every attempt, so
+// a receiver that saw it already can ignore it.
 type Deliverer struct {
 	log *slog.Logger
 	cfg DelivererConfig
@@ -144,7 +160,7 @@ func (d *Deliverer) RunOnce(ctx context.Context) (time.Duration, error) {
 			if ctx.Err() != nil {
 				return 0, nil
 			}
-			if blocked[dl.Institution] {
+			if dl.Failed || blocked[dl.Institution] {
 				continue
 			}
 			if wait := dl.NextAt.Sub(d.cfg.Now()); wait > 0 {
@@ -153,8 +169,18 @@ func (d *Deliverer) RunOnce(ctx context.Context) (time.Duration, error) {
 				continue
 			}
 			if err := d.attempt(ctx, dl); err != nil {
-				blocked[dl.Institution] = true
 				dl.Attempts++
+				if perr := (*PermanentError)(nil); errors.As(err, &perr) {
+					// Later deliveries to the institution go on: this one
+					// would hold them back for ever.
+					d.log.Error("request delivery failed permanently; kept in the outbox as failed, not retried", "delivery", dl.ID,
+						"institution", dl.Institution, "event", dl.Event, "attempts", dl.Attempts, "err", err)
+					if ferr := d.cfg.Outbox.Fail(ctx, dl.ID, dl.Attempts, err.Error()); ferr != nil {
+						return 0, ferr
+					}
+					continue
+				}
+				blocked[dl.Institution] = true
 				wait := d.Backoff(dl.Attempts)
 				next = min(next, wait)
 				d.log.Warn("request delivery failed; will retry", "delivery", dl.ID, "institution", dl.Institution,
@@ -183,6 +209,9 @@ func (d *Deliverer) attempt(ctx context.Context, dl Delivery) error {
 		d.log.Warn("request delivery dropped: the institution has no webhook configured", "delivery", dl.ID, "institution", dl.Institution)
 		return nil
 	}
+	if t.ISO18626 {
+		return d.attemptISO18626(ctx, t, dl)
+	}
 	body, err := json.Marshal(Payload{DeliveryID: dl.ID, Event: dl.Event, Request: dl.Request})
 	if err != nil {
 		return err
@@ -209,4 +238,48 @@ func (d *Deliverer) attempt(ctx context.Context, dl Delivery) error {
 		return fmt.Errorf("the receiver answered %s", resp.Status)
 	}
 	return nil
+}
+
+// attemptISO18626 POSTs one delivery as an ISO 18626 message; nil means the
+// receiver confirmed it with messageStatus OK.
+func (d *Deliverer) attemptISO18626(ctx context.Context, t Target, dl Delivery) error {
+	body, name, err := ISO18626Message(dl)
+	if err != nil {
+		return &PermanentError{err}
+	}
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, t.URL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/xml")
+	req.Header.Set("User-Agent", "Commonshelf-ISO18626/1")
+	req.Header.Set(HeaderDelivery, dl.ID)
+	resp, err := d.cfg.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("the receiver answered %s", resp.Status)
+	}
+	if err != nil {
+		return fmt.Errorf("reading the receiver's answer: %w", err)
+	}
+	c, err := ParseISO18626Confirmation(answer)
+	if err != nil {
+		return err
+	}
+	if want := name + "Confirmation"; c.Name != want {
+		return fmt.Errorf("the receiver answered a %s to a %s", c.Name, name)
+	}
+	switch c.Status {
+	case "OK":
+		return nil
+	case "ERROR":
+		return &PermanentError{fmt.Errorf("the receiver rejected the %s: ERROR %s %q", name, c.ErrorType, c.ErrorValue)}
+	}
+	return fmt.Errorf("the receiver's %s has messageStatus %q, not OK or ERROR", c.Name, c.Status)
 }

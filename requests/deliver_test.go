@@ -54,6 +54,17 @@ func (m *memOutbox) Reschedule(_ context.Context, id string, attempts int, next 
 	return nil
 }
 
+func (m *memOutbox) Fail(_ context.Context, id string, attempts int, lastErr string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.ds {
+		if m.ds[i].ID == id {
+			m.ds[i].Attempts, m.ds[i].LastError, m.ds[i].Failed = attempts, lastErr, true
+		}
+	}
+	return nil
+}
+
 func (m *memOutbox) Queued() <-chan struct{} { return m.queued }
 
 func (m *memOutbox) len() int { m.mu.Lock(); defer m.mu.Unlock(); return len(m.ds) }

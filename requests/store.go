@@ -48,6 +48,9 @@ type Outbox interface {
 	Ack(ctx context.Context, id string) error
 	// Reschedule records a failed attempt and when to try next.
 	Reschedule(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error
+	// Fail records an attempt that failed for good: the delivery stays,
+	// marked Failed with its error, and is no longer attempted.
+	Fail(ctx context.Context, id string, attempts int, lastErr string) error
 	// Queued is signalled (without blocking, capacity one) when deliveries
 	// are added.
 	Queued() <-chan struct{}
@@ -66,6 +69,9 @@ type Delivery struct {
 	Attempts  int       `json:"attempts"`
 	NextAt    time.Time `json:"next_at"`
 	LastError string    `json:"last_error,omitempty"`
+	// Failed marks a delivery that failed for good (see PermanentError);
+	// it stays in the outbox for inspection and is not attempted again.
+	Failed bool `json:"failed,omitempty"`
 }
 
 // Events.
@@ -391,6 +397,15 @@ func (s *BoltStore) Ack(ctx context.Context, id string) error {
 }
 
 func (s *BoltStore) Reschedule(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error {
+	return s.change(id, func(d *Delivery) { d.Attempts, d.NextAt, d.LastError = attempts, next, lastErr })
+}
+
+func (s *BoltStore) Fail(ctx context.Context, id string, attempts int, lastErr string) error {
+	return s.change(id, func(d *Delivery) { d.Attempts, d.LastError, d.Failed = attempts, lastErr, true })
+}
+
+// change applies fn to the queued delivery with id, if it is still there.
+func (s *BoltStore) change(id string, fn func(*Delivery)) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		ob := tx.Bucket(bucketOutbox)
 		v := ob.Get([]byte(id))
@@ -401,7 +416,7 @@ func (s *BoltStore) Reschedule(ctx context.Context, id string, attempts int, nex
 		if err := json.Unmarshal(v, &d); err != nil {
 			return err
 		}
-		d.Attempts, d.NextAt, d.LastError = attempts, next, lastErr
+		fn(&d)
 		body, err := json.Marshal(d)
 		if err != nil {
 			return err

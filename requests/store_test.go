@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,4 +171,29 @@ func BenchmarkCreate(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestStoreKeepsAFailedDeliveryAcrossReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := OpenBolt(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Create(ctx, validLoan(), "", "fp", []string{"south"}); err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := s.Pending(ctx, "", 10)
+	if len(ds) != 1 || ds[0].Failed {
+		t.Fatalf("pending %+v", ds)
+	}
+	if err := s.Fail(ctx, ds[0].ID, 2, "the receiver rejected the request: ERROR BadlyFormedMessage"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openTest(t, dir)
+	ds, _ = s.Pending(ctx, "", 10)
+	if len(ds) != 1 || !ds[0].Failed || ds[0].Attempts != 2 || !strings.Contains(ds[0].LastError, "BadlyFormedMessage") {
+		t.Fatalf("after reopening: %+v", ds)
+	}
 }

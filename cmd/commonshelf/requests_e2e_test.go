@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -494,4 +495,169 @@ func TestKill9DuringABurstOfRequestCreationsLosesNoAcknowledgedRequest(t *testin
 	}
 	t.Logf("400 creations acknowledged in %s (%.0f requests/s over HTTP, each committed with fsync) before the kill; %d acknowledged in all; all present after restart; %d replays made %d distinct requests",
 		took.Round(time.Millisecond), 400/took.Seconds(), len(acked), total, len(ids))
+}
+
+// isoReceiver is an ISO 18626 endpoint on loopback: it parses each message,
+// checks its header against the institution it was sent to and answers the
+// matching confirmation with messageStatus OK.
+type isoReceiver struct {
+	t   *testing.T
+	mu  sync.Mutex
+	got map[string][]isoGot // institution → messages, in order
+}
+
+type isoGot struct {
+	Kind      string // request, supplyingAgencyMessage, requestingAgencyMessage
+	Supplier  string
+	Requester string
+	RequestID string
+	Title     string
+	RecordID  string
+	Service   string
+	Pickup    string
+	Status    string
+	Action    string
+}
+
+type isoAgencyXML struct {
+	Type  string `xml:"agencyIdType"`
+	Value string `xml:"agencyIdValue"`
+}
+
+type isoHeaderXML struct {
+	Supplying  isoAgencyXML `xml:"supplyingAgencyId"`
+	Requesting isoAgencyXML `xml:"requestingAgencyId"`
+	Timestamp  string       `xml:"timestamp"`
+	RequestID  string       `xml:"requestingAgencyRequestId"`
+}
+
+func (h *isoReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	inst := strings.TrimPrefix(r.URL.Path, "/iso/")
+	var m struct {
+		XMLName xml.Name `xml:"http://illtransactions.org/2013/iso18626 ISO18626Message"`
+		Version string   `xml:"http://illtransactions.org/2013/iso18626 version,attr"`
+		Request *struct {
+			Header isoHeaderXML `xml:"header"`
+			Bib    struct {
+				RecordID string `xml:"supplierUniqueRecordId"`
+				Title    string `xml:"title"`
+			} `xml:"bibliographicInfo"`
+			Service string `xml:"serviceInfo>serviceType"`
+			Pickup  string `xml:"requestedDeliveryInfo>address>physicalAddress>line1"`
+		} `xml:"request"`
+		Sup *struct {
+			Header isoHeaderXML `xml:"header"`
+			Reason string       `xml:"messageInfo>reasonForMessage"`
+			Status string       `xml:"statusInfo>status"`
+		} `xml:"supplyingAgencyMessage"`
+		Req *struct {
+			Header isoHeaderXML `xml:"header"`
+			Action string       `xml:"action"`
+		} `xml:"requestingAgencyMessage"`
+	}
+	if err := xml.Unmarshal(body, &m); err != nil || m.Version != "1.2" || r.Header.Get("Content-Type") != "application/xml" {
+		h.t.Errorf("message to %s: %v, version %q, Content-Type %q: %s", inst, err, m.Version, r.Header.Get("Content-Type"), body)
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	var g isoGot
+	var hd isoHeaderXML
+	switch {
+	case m.Request != nil:
+		hd, g = m.Request.Header, isoGot{Kind: "request", Title: m.Request.Bib.Title, RecordID: m.Request.Bib.RecordID, Service: m.Request.Service, Pickup: m.Request.Pickup}
+	case m.Sup != nil:
+		hd, g = m.Sup.Header, isoGot{Kind: "supplyingAgencyMessage", Status: m.Sup.Status}
+		if m.Sup.Reason != "StatusChange" {
+			h.t.Errorf("reasonForMessage %q", m.Sup.Reason)
+		}
+	case m.Req != nil:
+		hd, g = m.Req.Header, isoGot{Kind: "requestingAgencyMessage", Action: m.Req.Action}
+	default:
+		h.t.Errorf("no message to %s: %s", inst, body)
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	g.Supplier, g.Requester, g.RequestID = hd.Supplying.Value, hd.Requesting.Value, hd.RequestID
+	if hd.Supplying.Type != requests.ISO18626AgencyIDType || hd.Requesting.Type != requests.ISO18626AgencyIDType || hd.Timestamp == "" ||
+		(g.Kind == "supplyingAgencyMessage") != (inst == g.Requester) || (g.Kind != "supplyingAgencyMessage") != (inst == g.Supplier) {
+		h.t.Errorf("header of the %s to %s: %+v", g.Kind, inst, hd)
+	}
+	h.mu.Lock()
+	h.got[inst] = append(h.got[inst], g)
+	h.mu.Unlock()
+	w.Header().Set("Content-Type", "application/xml")
+	fmt.Fprintf(w, `<?xml version="1.0"?><ISO18626Message xmlns="http://illtransactions.org/2013/iso18626" xmlns:ill="http://illtransactions.org/2013/iso18626" ill:version="1.2">`+
+		`<%sConfirmation><confirmationHeader><timestamp>%s</timestamp><requestingAgencyRequestId>%s</requestingAgencyRequestId><timestampReceived>%[2]s</timestampReceived>`+
+		`<messageStatus>OK</messageStatus></confirmationHeader></%[1]sConfirmation></ISO18626Message>`, g.Kind, time.Now().UTC().Format(time.RFC3339), g.RequestID)
+}
+
+func (h *isoReceiver) wait(t *testing.T, inst string, ok func(isoGot) bool) isoGot {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		h.mu.Lock()
+		for _, g := range h.got[inst] {
+			if ok(g) {
+				h.mu.Unlock()
+				return g
+			}
+		}
+		h.mu.Unlock()
+	}
+	t.Fatalf("no matching ISO 18626 message to %s; got %+v", inst, h.got)
+	return isoGot{}
+}
+
+func TestALoanReachesTheSuppliersISO18626EndpointAndStatusChangesComeBack(t *testing.T) {
+	if os.Getenv("COMMONSHELF_E2E_CHILD") != "" {
+		t.Skip("child")
+	}
+	iso := &isoReceiver{t: t, got: map[string][]isoGot{}}
+	isoSrv := httptest.NewServer(iso) // listens on 127.0.0.1
+	t.Cleanup(isoSrv.Close)
+	cfg, data := requestConsortium(t, "http://unused.invalid")
+	// north and south hear of requests by ISO 18626 instead of webhooks.
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := regexp.MustCompile(`webhook: \{url: [^,]+/(north|south), secret_env: \w+\}`).ReplaceAllString(string(b), "iso18626: {url: "+isoSrv.URL+"/iso/$1}")
+	if strings.Count(c, "iso18626:") != 2 {
+		t.Fatalf("configuration: %s", c)
+	}
+	os.WriteFile(cfg, []byte(c), 0o644)
+	cmd, base := startServer(t, cfg, data)
+	defer func() { stopServer(cmd) }()
+
+	body := searchSnapshot(t, base, "south", "pride prejudice")
+	code, out := postRequest(t, base, northKey, "", body)
+	if code != 201 {
+		t.Fatalf("create: %d %s", code, out)
+	}
+	loan := decodeRequest(t, out)
+	g := iso.wait(t, "south", func(g isoGot) bool { return g.Kind == "request" && g.RequestID == loan.ID })
+	if g.Supplier != "south" || g.Requester != "north" || g.Title != "Pride and prejudice" || g.RecordID != "s-77" || g.Service != "Loan" || g.Pickup != "North main desk" {
+		t.Fatalf("south received %+v", g)
+	}
+
+	move := func(key, id, to string) {
+		t.Helper()
+		b, _ := json.Marshal(map[string]string{"to": to})
+		if code, out := send(t, http.MethodPost, base+"/api/v1/requests/"+id+"/transitions", key, b); code != 200 {
+			t.Fatalf("%s: %d %s", to, code, out)
+		}
+	}
+	move(southKey, loan.ID, "WillSupply")
+	iso.wait(t, "north", func(g isoGot) bool {
+		return g.Kind == "supplyingAgencyMessage" && g.RequestID == loan.ID && g.Status == "WillSupply"
+	})
+	move(northKey, loan.ID, "Cancelled")
+	iso.wait(t, "south", func(g isoGot) bool {
+		return g.Kind == "requestingAgencyMessage" && g.RequestID == loan.ID && g.Action == "Cancel"
+	})
+	iso.mu.Lock()
+	defer iso.mu.Unlock()
+	if n, s := len(iso.got["north"]), len(iso.got["south"]); n != 1 || s != 2 {
+		t.Fatalf("north got %+v, south got %+v: each message once, in order", iso.got["north"], iso.got["south"])
+	}
 }

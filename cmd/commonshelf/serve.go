@@ -196,11 +196,15 @@ func openLists(ctx context.Context, logger *slog.Logger, cfg *consortium.Config,
 }
 
 // openRequests opens the request store under dataDir/requests and resolves
-// each institution's webhook, reading its secret from the environment
-// variable the configuration names.
+// each institution's webhook (reading its secret from the environment
+// variable the configuration names) or ISO 18626 endpoint.
 func openRequests(cfg *consortium.Config, dataDir string) (*requests.BoltStore, map[string]requests.Target, error) {
 	targets := map[string]requests.Target{}
 	for _, in := range cfg.Institutions {
+		if e := in.Requests.ISO18626; e != nil {
+			targets[in.ID] = requests.Target{URL: e.URL, ISO18626: true}
+			continue
+		}
 		w := in.Requests.Webhook
 		if w == nil {
 			continue
