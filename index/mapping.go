@@ -2,22 +2,20 @@ package index
 
 import (
 	"fmt"
+	"github.com/commonshelf/commonshelf/federate/fold"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
-	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	unicodetok "github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/registry"
 	bleveindex "github.com/blevesearch/bleve_index_api"
-	"golang.org/x/text/unicode/norm"
 
 	// The languages whose analysers (stop words, stemmer) can be chosen
 	// per institution; importing them registers them with bleve.
@@ -97,58 +95,18 @@ func init() {
 	}
 }
 
-// foldFilter folds each token to its unaccented form: compatibility
-// decomposition, combining diacritics dropped, recomposition, then bleve's
-// ASCII folding for letters without a decomposition (ø, ł, ß, æ). It works
-// on tokens, not on the text before tokenisation as connectors/local's
-// character filter does (the same folding, copied here so as not to depend
-// on that package's internals), for two reasons: token offsets stay those of
-// the original text, which highlighting needs; and it can run after a
-// language's stemmer, which expects the accents.
+// foldFilter folds each token to its accentless form (see package fold).
+// It works on tokens, not on the text before tokenisation as
+// connectors/local's character filter does, for two reasons: token offsets
+// stay those of the original text, which highlighting needs; and it can run
+// after a language's stemmer, which expects the accents.
 type foldFilter struct{}
-
-var asciiFold = asciifolding.New()
 
 func (foldFilter) Filter(in analysis.TokenStream) analysis.TokenStream {
 	for _, t := range in {
-		t.Term = foldTerm(t.Term)
+		t.Term = fold.Bytes(t.Term)
 	}
 	return in
-}
-
-func foldTerm(in []byte) []byte {
-	ascii := true
-	for _, c := range in {
-		if c >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return in
-	}
-	d := norm.NFKD.Bytes(in)
-	out := d[:0]
-	for i := 0; i < len(d); {
-		r, n := utf8.DecodeRune(d[i:])
-		if !isDiacritic(r) {
-			out = append(out, d[i:i+n]...)
-		}
-		i += n
-	}
-	return asciiFold.Filter(norm.NFC.Bytes(out))
-}
-
-// isDiacritic reports whether r is a combining mark of the blocks used as
-// accents on Latin, Greek and Cyrillic letters; marks of other scripts
-// distinguish words and are kept.
-func isDiacritic(r rune) bool {
-	switch {
-	case r >= 0x0300 && r <= 0x036F, r >= 0x1AB0 && r <= 0x1AFF, r >= 0x1DC0 && r <= 0x1DFF,
-		r >= 0x20D0 && r <= 0x20FF, r >= 0xFE20 && r <= 0xFE2F:
-		return unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r)
-	}
-	return false
 }
 
 // Field names of a list document. Text fields come in pairs: the folded
@@ -287,7 +245,7 @@ func listMapping(lang string) *mapping.DocumentMapping {
 // only, upper case ("chem-101", "CHEM 101" → "CHEM101").
 func normaliseCode(s string) string {
 	var b strings.Builder
-	for _, r := range strings.ToUpper(string(foldTerm([]byte(s)))) {
+	for _, r := range strings.ToUpper(string(fold.Bytes([]byte(s)))) {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			b.WriteRune(r)
 		}

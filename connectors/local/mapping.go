@@ -2,20 +2,17 @@ package local
 
 import (
 	"encoding/json"
-	"unicode"
-	"unicode/utf8"
+	"github.com/commonshelf/commonshelf/federate/fold"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
-	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	unicodetok "github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/registry"
 	index "github.com/blevesearch/bleve_index_api"
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/commonshelf/commonshelf/federate"
 )
@@ -61,52 +58,11 @@ func init() {
 	})
 }
 
-// foldFilter folds text to its unaccented ASCII-ish search form before
-// tokenisation: compatibility decomposition, removal of combining diacritics
-// (whether the member sent them precomposed or decomposed, as MARC-8
-// conversions do), recomposition, then bleve's ASCII folding for letters that
-// have no decomposition (ø, ł, ß, æ, …). Pure ASCII input is returned as is.
+// foldFilter folds text to its accentless search form (see package fold)
+// before tokenisation.
 type foldFilter struct{}
 
-var asciiFold = asciifolding.New()
-
-func (foldFilter) Filter(in []byte) []byte {
-	ascii := true
-	for _, c := range in {
-		if c >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return in
-	}
-	d := norm.NFKD.Bytes(in)
-	out := d[:0]
-	for i := 0; i < len(d); {
-		r, n := utf8.DecodeRune(d[i:])
-		if !isDiacritic(r) {
-			out = append(out, d[i:i+n]...)
-		}
-		i += n
-	}
-	return asciiFold.Filter(norm.NFC.Bytes(out))
-}
-
-// isDiacritic reports whether r is a combining mark of the blocks used as
-// accents on Latin, Greek and Cyrillic letters. Marks of other scripts (vowel
-// signs, points) are kept: they distinguish words.
-func isDiacritic(r rune) bool {
-	switch {
-	case r >= 0x0300 && r <= 0x036F, // combining diacritical marks
-		r >= 0x1AB0 && r <= 0x1AFF, // … extended
-		r >= 0x1DC0 && r <= 0x1DFF, // … supplement
-		r >= 0x20D0 && r <= 0x20FF, // … for symbols
-		r >= 0xFE20 && r <= 0xFE2F: // combining half marks (MARC double tilde)
-		return unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r)
-	}
-	return false
-}
+func (foldFilter) Filter(in []byte) []byte { return fold.Bytes(in) }
 
 // newMapping builds the index mapping: one document type, nothing dynamic,
 // no _all field, term vectors only where phrase queries need positions.
