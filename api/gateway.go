@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -101,6 +102,9 @@ func (s *Server) readPage(ctx *fasthttp.RequestCtx, inst string) (pageRequest, b
 	p := pageRequest{site: site, inst: inst}
 	f := web.Form{Filters: map[string][]string{}}
 	args := ctx.QueryArgs()
+	if string(args.Peek("tab")) == web.TabLists {
+		f.Tab = web.TabLists
+	}
 	for k, v := range args.All() {
 		key, val := string(k), string(v)
 		if !utf8.ValidString(key) || !utf8.ValidString(val) {
@@ -108,8 +112,8 @@ func (s *Server) readPage(ctx *fasthttp.RequestCtx, inst string) (pageRequest, b
 			continue
 		}
 		if name, ok := strings.CutPrefix(key, "filter."); ok {
-			for part := range strings.SplitSeq(val, ",") {
-				if part = strings.TrimSpace(part); part != "" && !f.Selected(name, part) {
+			for _, part := range filterValues(f.Tab, name, val) {
+				if !f.Selected(name, part) {
 					f.Filters[name] = append(f.Filters[name], part)
 				}
 			}
@@ -121,9 +125,6 @@ func (s *Server) readPage(ctx *fasthttp.RequestCtx, inst string) (pageRequest, b
 	if !p.bad {
 		f.Q = string(args.Peek("q"))
 		f.Scope = strings.TrimSpace(string(args.Peek("scope")))
-		if string(args.Peek("tab")) == web.TabLists {
-			f.Tab = web.TabLists
-		}
 		if n, err := strconv.Atoi(string(args.Peek("offset"))); err == nil && n > 0 {
 			f.Offset = n
 		}
@@ -144,6 +145,31 @@ func (s *Server) readPage(ctx *fasthttp.RequestCtx, inst string) (pageRequest, b
 	f.Limit = eff.PageSize()
 	p.form = f
 	return p, true
+}
+
+// wholeListFacets are the list facets whose values are free text that may
+// hold a comma (a department "Languages, Literatures and Cultures").
+var wholeListFacets = map[string]bool{"department": true, "term": true}
+
+// filterValues splits one filter.<name> parameter into its values. Facet
+// values that are ids, codes or years hold no comma, so "filter.year=2024,2025"
+// is two values, as in the JSON API; a list's department or term may hold
+// one, so on the lists tab such a parameter is one value (the page's own
+// links and forms repeat the parameter for more).
+func filterValues(tab, name, val string) []string {
+	if tab == web.TabLists && wholeListFacets[name] {
+		if val = strings.TrimSpace(val); val != "" {
+			return []string{val}
+		}
+		return nil
+	}
+	var out []string
+	for part := range strings.SplitSeq(val, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 // scopeMembers is the member list of a form's scope (nil: all).
@@ -257,9 +283,14 @@ func (s *Server) listResultsPage(ctx *fasthttp.RequestCtx, p pageRequest, proble
 		problem(fasthttp.StatusBadRequest, r.Localize(p.lang, "error.toolong", n, federate.MaxQueryLength))
 		return
 	}
-	p.form.Filters = nil // the catalogue's facets are not the lists'
+	filters, msg := s.listFilters(p)
+	if msg != "" {
+		problem(fasthttp.StatusBadRequest, msg)
+		return
+	}
+	p.form.Filters = filters
 	p.form.Limit = index.DefaultLimit
-	q := index.ListQuery{Text: p.form.Q, Limit: p.form.Limit, Offset: min(p.form.Offset, index.MaxWindow-p.form.Limit)}
+	q := index.ListQuery{Text: p.form.Q, Filters: filters, Limit: p.form.Limit, Offset: min(p.form.Offset, index.MaxWindow-p.form.Limit)}
 	if m := p.scopeMembers(); len(m) == 1 {
 		q.Institution = m[0]
 	}
@@ -270,7 +301,9 @@ func (s *Server) listResultsPage(ctx *fasthttp.RequestCtx, p pageRequest, proble
 		var qe *index.QueryError
 		if errors.As(err, &qe) {
 			msg := r.Localize(p.lang, "error.query.nopos", qe.Message)
-			if qe.Pos > 0 {
+			if name, ok := strings.CutPrefix(qe.Param, "filters."); ok {
+				msg = r.Localize(p.lang, "error.filter", listFacetLegend(r, p.lang, name), qe.Message)
+			} else if qe.Pos > 0 {
 				msg = r.Localize(p.lang, "error.query", qe.Pos, qe.Message)
 			}
 			problem(fasthttp.StatusBadRequest, msg)
@@ -281,6 +314,86 @@ func (s *Server) listResultsPage(ctx *fasthttp.RequestCtx, p pageRequest, proble
 		return
 	}
 	s.writePage(ctx, fasthttp.StatusOK, p.lang, func(b *bytes.Buffer) error { return r.ListResults(b, p.site, p.lang, p.form, res) })
+}
+
+// maxFilterValues bounds the values of one facet a lists page filters by:
+// more than a person ticks, fewer than would make the search costly.
+const maxFilterValues = 50
+
+// listCitationTypes and listImportances are the values the citation_type
+// and importance facets can have.
+var (
+	listCitationTypes = []string{index.TypeBook, index.TypeChapter, index.TypeArticle, index.TypeWeb, index.TypeVideo}
+	listImportances   = []string{index.ImportanceRequired, index.ImportanceRecommended, index.ImportanceOptional}
+)
+
+// listFilters checks the lists tab's filters — facet names from
+// index.FacetNames, values that facet can have — and returns them for
+// index.ListQuery.Filters, years written canonically ("2024", not "02024",
+// as the index holds them); nil when there are none. A filter that cannot
+// be used gives a localised message instead: a person who edited the
+// address learns what to change, rather than seeing no result.
+func (s *Server) listFilters(p pageRequest) (map[string][]string, string) {
+	if len(p.form.Filters) == 0 {
+		return nil, ""
+	}
+	r := s.web.r
+	names := make([]string, 0, len(p.form.Filters))
+	for name := range p.form.Filters {
+		names = append(names, name)
+	}
+	slices.Sort(names) // the first problem reported is the same every time
+	out := make(map[string][]string, len(names))
+	for _, name := range names {
+		if !slices.Contains(index.FacetNames, name) {
+			known := make([]string, len(index.FacetNames))
+			for i, n := range index.FacetNames {
+				known[i] = "filter." + n
+			}
+			return nil, r.Localize(p.lang, "error.filter.unknown", "filter."+name, strings.Join(known, ", "))
+		}
+		legend := listFacetLegend(r, p.lang, name)
+		vals := p.form.Filters[name]
+		if len(vals) > maxFilterValues {
+			return nil, r.Localize(p.lang, "error.filter.toomany", legend, len(vals), maxFilterValues)
+		}
+		var keep []string
+		for _, v := range vals {
+			if n := utf8.RuneCountInString(v); n > index.MaxStringLength {
+				return nil, r.Localize(p.lang, "error.filter.toolong", legend, n, index.MaxStringLength)
+			}
+			switch name {
+			case "institution":
+				if _, ok := s.cfg.Institution(v); !ok {
+					return nil, r.Localize(p.lang, "error.filter.institution", v)
+				}
+			case "year":
+				y, err := strconv.Atoi(v)
+				if err != nil || y < 1 || y > 9999 || strings.ContainsAny(v, "+-") {
+					return nil, r.Localize(p.lang, "error.filter.year", v)
+				}
+				v = strconv.Itoa(y)
+			case "citation_type", "importance":
+				allowed := listCitationTypes
+				if name == "importance" {
+					allowed = listImportances
+				}
+				if !slices.Contains(allowed, v) {
+					return nil, r.Localize(p.lang, "error.filter.choice", legend, v, strings.Join(allowed, ", "))
+				}
+			}
+			if !slices.Contains(keep, v) {
+				keep = append(keep, v)
+			}
+		}
+		out[name] = keep
+	}
+	return out, ""
+}
+
+// listFacetLegend is a list facet's name in words.
+func listFacetLegend(r *web.Renderer, lang, name string) string {
+	return web.ListFacetLegend(r.Localizer(lang), name)
 }
 
 // handleListPage: GET /lists/{institution}/{list_id} — a published public

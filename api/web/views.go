@@ -22,9 +22,6 @@ type catalogueView struct {
 	Partial   string
 	Problems  []string
 	Results   []resultView
-	Facets    []facetView
-	Hidden    []Option // the search's other parameters, kept by the facet form
-	ClearURL  string
 	Prev      string
 	Next      string
 	Permalink string
@@ -43,6 +40,14 @@ type holdingView struct {
 	Home                 bool
 }
 
+// facetsView is the form of facet checkboxes beside a page of results
+// (the catalogue's or the resource lists').
+type facetsView struct {
+	Facets   []facetView
+	Hidden   []Option // the search's other parameters, kept by the facet form
+	ClearURL string   // "" when no filter is chosen
+}
+
 type facetView struct {
 	Param, Legend string
 	Values        []facetValueView
@@ -51,6 +56,64 @@ type facetView struct {
 type facetValueView struct {
 	ID, Value, Label string
 	Checked          bool
+}
+
+// newFacetsView builds the facet form from a search's facets: legend names
+// a facet, label shows one of its values. Every chosen value stays on show,
+// even when no result on this page has it (so it can be unticked), and so
+// does a chosen facet the answer lacks.
+func newFacetsView(p *page, facets []federate.Facet, legend func(name string) string, label func(name, value string) string) *facetsView {
+	l, f := p.L, p.Form
+	v := &facetsView{}
+	seen := map[string]bool{}
+	for _, fc := range facets {
+		seen[fc.Name] = true
+	}
+	var missing []string
+	for name := range f.Filters {
+		if !seen[name] {
+			missing = append(missing, name)
+		}
+	}
+	slices.Sort(missing)
+	for _, name := range missing {
+		facets = append(slices.Clip(facets), federate.Facet{Name: name})
+	}
+	for _, fc := range facets {
+		fv := facetView{Param: "filter." + fc.Name, Legend: legend(fc.Name)}
+		values := fc.Values
+		for _, sel := range f.Filters[fc.Name] {
+			if !slices.ContainsFunc(values, func(x federate.FacetValue) bool { return x.Value == sel }) {
+				values = append(slices.Clip(values), federate.FacetValue{Value: sel})
+			}
+		}
+		for i, val := range values {
+			fv.Values = append(fv.Values, facetValueView{
+				ID:      "f-" + fc.Name + "-" + strconv.Itoa(i),
+				Value:   val.Value,
+				Label:   l.T("facet.value", label(fc.Name, val.Value), val.Count),
+				Checked: f.Selected(fc.Name, val.Value),
+			})
+		}
+		if len(fv.Values) > 0 {
+			v.Facets = append(v.Facets, fv)
+		}
+	}
+	hidden := []struct{ k, val string }{{"q", f.Q}, {"scope", f.Scope}, {"lang", f.Lang}}
+	if f.Tab == TabLists {
+		hidden = append(hidden, struct{ k, val string }{"tab", TabLists})
+	}
+	for _, kv := range hidden {
+		if kv.val != "" {
+			v.Hidden = append(v.Hidden, Option{Value: kv.val, Label: kv.k})
+		}
+	}
+	if len(f.Filters) > 0 {
+		cf := f
+		cf.Filters, cf.Offset = nil, 0
+		v.ClearURL = cf.URL(p.Base)
+	}
+	return v
 }
 
 func newCatalogueView(p *page, site Site, resp *federate.Response) *catalogueView {
@@ -85,37 +148,9 @@ func newCatalogueView(p *page, site Site, resp *federate.Response) *catalogueVie
 	for _, res := range resp.Results {
 		v.Results = append(v.Results, newResultView(l, site, f, home, p.Base, &res))
 	}
-	for _, fc := range resp.Facets {
-		fv := facetView{Param: "filter." + fc.Name, Legend: l.T("facet." + fc.Name)}
-		values := fc.Values
-		// A chosen value stays on show even when no work on this page has it.
-		for _, sel := range f.Filters[fc.Name] {
-			if !slices.ContainsFunc(values, func(x federate.FacetValue) bool { return x.Value == sel }) {
-				values = append(slices.Clip(values), federate.FacetValue{Value: sel})
-			}
-		}
-		for i, val := range values {
-			fv.Values = append(fv.Values, facetValueView{
-				ID:      "f-" + fc.Name + "-" + strconv.Itoa(i),
-				Value:   val.Value,
-				Label:   l.T("facet.value", facetLabel(l, site, fc.Name, val.Value), val.Count),
-				Checked: f.Selected(fc.Name, val.Value),
-			})
-		}
-		if len(fv.Values) > 0 {
-			v.Facets = append(v.Facets, fv)
-		}
-	}
-	for _, kv := range []struct{ k, val string }{{"q", f.Q}, {"scope", f.Scope}, {"lang", f.Lang}} {
-		if kv.val != "" {
-			v.Hidden = append(v.Hidden, Option{Value: kv.val, Label: kv.k})
-		}
-	}
-	if len(f.Filters) > 0 {
-		cf := f
-		cf.Filters, cf.Offset = nil, 0
-		v.ClearURL = cf.URL(p.Base)
-	}
+	p.Facets = newFacetsView(p, resp.Facets,
+		func(name string) string { return l.T("facet." + name) },
+		func(name, value string) string { return facetLabel(l, site, name, value) })
 	if f.Offset > 0 {
 		pf := f
 		pf.Offset = max(0, f.Offset-f.Limit)
@@ -197,6 +232,36 @@ func facetLabel(l *Localizer, site Site, facet, value string) string {
 		if l.Has(key) {
 			return l.T(key)
 		}
+	}
+	return value
+}
+
+// ListFacetLegend is a resource-list facet's name in words (one of
+// index.FacetNames; another name is shown as it is).
+func ListFacetLegend(l *Localizer, name string) string {
+	if key := "listfacet." + name; l.Has(key) {
+		return l.T(key)
+	}
+	return name
+}
+
+// listFacetLabel is how a resource-list facet value is shown: an
+// institution's name, a citation type or importance in words; departments,
+// terms and years as they are.
+func listFacetLabel(l *Localizer, site Site, facet, value string) string {
+	key := ""
+	switch facet {
+	case "institution":
+		if n := site.Names[value]; n != "" {
+			return n
+		}
+	case "citation_type":
+		key = "citetype." + value
+	case "importance":
+		key = "importance." + value
+	}
+	if key != "" && l.Has(key) {
+		return l.T(key)
 	}
 	return value
 }
@@ -289,6 +354,9 @@ func newListsView(p *page, site Site, res *index.ListResults) *listsView {
 		}
 		g.Courses[ci].Lists = append(g.Courses[ci].Lists, hv)
 	}
+	p.Facets = newFacetsView(p, res.Facets,
+		func(name string) string { return ListFacetLegend(l, name) },
+		func(name, value string) string { return listFacetLabel(l, site, name, value) })
 	if f.Offset > 0 {
 		pf := f
 		pf.Offset = max(0, f.Offset-f.Limit)

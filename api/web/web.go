@@ -211,6 +211,7 @@ type page struct {
 
 	Intro     string
 	Problem   string
+	Facets    *facetsView // beside the catalogue's or the lists' results
 	Catalogue *catalogueView
 	Lists     *listsView
 	List      *listView

@@ -109,6 +109,11 @@ func TestUserTextIsEscapedEverywhere(t *testing.T) {
 		}},
 		{"a problem message", func(b *bytes.Buffer) error { return r.Problem(b, testSite, "en", Form{Q: evil}, evil) }},
 		{"a list's name, course and citations", func(b *bytes.Buffer) error { return r.ListPage(b, testSite, "en", Form{}, list) }},
+		{"list facet values, chosen or found", func(b *bytes.Buffer) error {
+			return r.ListResults(b, testSite, "en", Form{Tab: TabLists, Q: evil, Limit: 20, Filters: map[string][]string{"term": {evil}}},
+				&index.ListResults{Facets: []federate.Facet{{Name: "department", Values: []federate.FacetValue{{Value: evil, Count: 1}}},
+					{Name: "institution", Values: []federate.FacetValue{{Value: evil, Count: 1}}}}})
+		}},
 	} {
 		t.Run(tc.title, func(t *testing.T) {
 			var b bytes.Buffer
@@ -183,5 +188,69 @@ func TestCitationExports(t *testing.T) {
 				t.Errorf("got\n%q\nwant\n%q", tc.got, tc.want)
 			}
 		})
+	}
+}
+
+func TestListResultsFacetsKeepTheChosenValues(t *testing.T) {
+	r := renderer(t)
+	res := &index.ListResults{Total: 45,
+		Hits: []index.ListHit{{List: index.ListSummary{Institution: "north", ID: "l1", Name: "Readings", CourseCode: "HIST 101", Citations: 2}}},
+		Facets: []federate.Facet{
+			{Name: "institution", Values: []federate.FacetValue{{Value: "north", Count: 40}, {Value: "west", Count: 5}}},
+			{Name: "department", Values: []federate.FacetValue{{Value: "History", Count: 45}}},
+			{Name: "citation_type", Values: []federate.FacetValue{{Value: "chapter", Count: 3}}},
+			{Name: "importance", Values: []federate.FacetValue{{Value: "required", Count: 45}}},
+		}}
+	f := Form{Tab: TabLists, Q: "war", Lang: "fr", Limit: 20, Offset: 20,
+		Filters: map[string][]string{"institution": {"north"}, "year": {"1999"}}}
+	var b bytes.Buffer
+	if err := r.ListResults(&b, testSite, "fr", f, res); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	form := html[strings.Index(html, `class="facetform"`):]
+	form = form[:strings.Index(form, "</form>")]
+	for _, tc := range []struct{ title, want string }{
+		{"the institution facet shows names, not ids", `<label for="f-institution-0">North University (40)</label>`},
+		{"the chosen institution is ticked", `name="filter.institution" value="north" checked`},
+		{"an unchosen one is not", `name="filter.institution" value="west">`},
+		{"a chosen year the answer lacks still shows, ticked", `name="filter.year" value="1999" checked`},
+		{"legends are in the page's language", `<legend>Établissement</legend>`},
+		{"citation types are in words", `Chapitre de livre (3)`},
+		{"importances are in words", `Obligatoire (45)`},
+		{"the form keeps the tab", `<input type="hidden" name="tab" value="lists">`},
+		{"the form keeps the query", `<input type="hidden" name="q" value="war">`},
+		{"the form keeps the language", `<input type="hidden" name="lang" value="fr">`},
+		{"clearing keeps the query, drops filters and paging", `class="clear" href="/?lang=fr&amp;q=war&amp;tab=lists"`},
+	} {
+		if !strings.Contains(form, tc.want) {
+			t.Errorf("%s: the facet form lacks %s:\n%s", tc.title, tc.want, form)
+		}
+	}
+	for _, tc := range []struct{ title, want string }{
+		{"the next page keeps the filters", `href="/?filter.institution=north&amp;filter.year=1999&amp;lang=fr&amp;offset=40&amp;q=war&amp;tab=lists" rel="next"`},
+		{"the previous page keeps them", `href="/?filter.institution=north&amp;filter.year=1999&amp;lang=fr&amp;q=war&amp;tab=lists" rel="prev"`},
+		{"the permalink keeps them", `href="/?filter.institution=north&amp;filter.year=1999&amp;lang=fr&amp;offset=20&amp;q=war&amp;tab=lists">`},
+		{"a language switch keeps them", `href="/?filter.institution=north&amp;filter.year=1999&amp;lang=de&amp;offset=20&amp;q=war&amp;tab=lists"`},
+	} {
+		if !strings.Contains(html, tc.want) {
+			t.Errorf("%s: the page lacks %s", tc.title, tc.want)
+		}
+	}
+	tabs := html[strings.Index(html, `class="tabs"`):]
+	if tabs = tabs[:strings.Index(tabs, "</nav>")]; strings.Contains(tabs, "filter.") {
+		t.Errorf("switching tabs keeps the lists' filters, which the catalogue does not know: %s", tabs)
+	}
+}
+
+func TestListResultsWithoutFacetValuesHaveNoFacetForm(t *testing.T) {
+	r := renderer(t)
+	res := &index.ListResults{Facets: []federate.Facet{{Name: "institution", Values: []federate.FacetValue{}}}}
+	var b bytes.Buffer
+	if err := r.ListResults(&b, testSite, "en", Form{Tab: TabLists, Q: "zzz", Limit: 20}, res); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "facetform") {
+		t.Error("an empty answer without chosen filters shows a facet form")
 	}
 }

@@ -180,6 +180,73 @@ func TestGatewaySearchScopeFacetListAndLanguage(t *testing.T) {
 	}
 }
 
+func TestGatewayListsFacetNarrowsTheLists(t *testing.T) {
+	base := demoServer(t)
+	ctx := browser(t)
+	drive(t, ctx,
+		chromedp.Navigate(base+"/?tab=lists&q=dystopia&lang=en"),
+		chromedp.WaitVisible(chromedp.CSS(`.facetform`)),
+	)
+	before := read(t, ctx, chromedp.Text(chromedp.ID(`result-count`)))
+	legends := texts(t, ctx, `[...document.querySelectorAll(".facetform legend")].map(e => e.textContent)`)
+	if !strings.Contains(strings.Join(legends, "|"), "Institution") {
+		t.Fatalf("the lists' facets are %q; want an Institution facet", legends)
+	}
+	// The institution with the fewest lists: ticking it must narrow.
+	boxes := `[...document.querySelectorAll('.facetform input[name="filter.institution"]')]`
+	choice := texts(t, ctx, `(b => [b.value, b.labels[0].textContent])(`+boxes+`.at(-1))`)
+	if len(choice) != 2 {
+		t.Fatalf("no institution checkbox: %q", choice)
+	}
+	id, label := choice[0], choice[1]
+	name, count, ok := strings.Cut(strings.TrimSuffix(label, ")"), " (")
+	if !ok || name == id {
+		t.Fatalf("the checkbox of %s is labelled %q; want the institution's name and a count", id, label)
+	}
+	box := `.facetform input[name="filter.institution"][value="` + id + `"]`
+	// Keyboard only: focus the checkbox, press Space. The page's script
+	// applies the filter at once and puts focus back on the checkbox.
+	drive(t, ctx,
+		chromedp.Focus(chromedp.CSS(box)),
+		chromedp.KeyEvent(" "),
+		chromedp.WaitVisible(chromedp.CSS(box+`:checked`)),
+		chromedp.WaitVisible(chromedp.CSS(`.facetform a.clear`)),
+	)
+	if loc := read(t, ctx, chromedp.Location()); !strings.Contains(loc, "filter.institution="+id) || !strings.Contains(loc, "tab=lists") {
+		t.Errorf("after ticking %s the address is %s", name, loc)
+	}
+	if focused := read(t, ctx, chromedp.Evaluate[bool](`document.activeElement === document.querySelector('`+box+`')`)); !focused {
+		t.Error("focus did not return to the ticked checkbox")
+	}
+	after := read(t, ctx, chromedp.Text(chromedp.ID(`result-count`)))
+	if !strings.HasPrefix(after, count+" resource list") || after == before {
+		t.Errorf("filtered to %s (%s lists), the count reads %q (before: %q)", name, count, after, before)
+	}
+	groups := texts(t, ctx, `[...document.querySelectorAll(".lists .institution h3")].map(e => e.textContent)`)
+	if len(groups) == 0 {
+		t.Fatal("no list after filtering by institution")
+	}
+	for _, g := range groups {
+		if g != name {
+			t.Errorf("filtered to %s, lists of %q show", name, g)
+		}
+	}
+	// The next page and the permalink keep the filter; clearing drops it.
+	links := texts(t, ctx, `[...document.querySelectorAll(".lists .permalink a, .lists .paging a")].map(a => a.getAttribute("href"))`)
+	for _, l := range links {
+		if !strings.Contains(l, "filter.institution="+id) {
+			t.Errorf("the link %s lost the filter", l)
+		}
+	}
+	drive(t, ctx,
+		chromedp.Click(chromedp.CSS(`.facetform a.clear`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`.facetform a.clear`)),
+	)
+	if again := read(t, ctx, chromedp.Text(chromedp.ID(`result-count`))); again != before {
+		t.Errorf("after clearing the filters the count reads %q; want %q", again, before)
+	}
+}
+
 func TestAScriptInTheQueryRendersAsText(t *testing.T) {
 	base := demoServer(t)
 	ctx := browser(t)
