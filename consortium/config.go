@@ -79,6 +79,11 @@ type Consortium struct {
 	ID string
 	// Name is for people; never empty.
 	Name string
+	// PublicURL is the absolute http(s) URL people and learning platforms
+	// reach the service at, without a trailing slash: LTI redirects, deep
+	// links and the tool's JWKS are addressed under it. "": the server
+	// derives it from the address it listens on.
+	PublicURL string
 	// Defaults apply to every institution that does not override them.
 	// After Load every field holds a usable value (the built-in default when
 	// the file leaves it out).
@@ -110,6 +115,27 @@ type Defaults struct {
 	Cache Cache
 	// Requests are the consortium's request settings.
 	Requests RequestDefaults
+	// Files is the policy for files attached to resource-list citations.
+	Files FilePolicy
+}
+
+// DefaultFileQuotaMB is the built-in storage quota of each institution's
+// attached files, in megabytes.
+const DefaultFileQuotaMB = 10240
+
+// FilePolicy governs files attached to resource-list citations. After Load
+// every field holds a usable value.
+type FilePolicy struct {
+	// StudentUploads lets students attach files (built-in false: only
+	// instructors and admins may).
+	StudentUploads bool
+	// Types are the media types that may be uploaded ("application/pdf"),
+	// lower case, never empty (built-in files.DefaultTypes: PDF, office
+	// documents, plain text, EPUB and common images).
+	Types []string
+	// QuotaMB caps the bytes of distinct files each institution stores, in
+	// megabytes; positive (built-in 10240). Institutions may lower it.
+	QuotaMB int
 }
 
 // Request kinds an institution may make or receive.
@@ -246,6 +272,9 @@ type Institution struct {
 	// Requests are the institution's request settings; zero: the
 	// consortium's kinds and no webhook.
 	Requests InstitutionRequests
+	// LTI are the institution's learning-platform registrations. Its
+	// CourseClaim is always set after Load.
+	LTI LTI
 }
 
 // Overrides are an institution's changes to the consortium defaults. A nil
@@ -257,6 +286,17 @@ type Overrides struct {
 	// list means the institution shows none).
 	ExternalLinks *[]ExternalLink
 	Search        SearchOverrides
+	Files         FileOverrides
+}
+
+// FileOverrides change an institution's file policy; nil: not overridden.
+type FileOverrides struct {
+	StudentUploads *bool
+	// Types narrows the consortium's types (every one must be allowed
+	// consortium-wide).
+	Types *[]string
+	// QuotaMB lowers the consortium's quota.
+	QuotaMB *int
 }
 
 // UploadOverrides lower the consortium's upload limits (in MB); nil: not

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/commonshelf/commonshelf/index/files"
 )
 
 func TestLoadValidFile(t *testing.T) {
@@ -31,6 +33,7 @@ func TestLoadValidFile(t *testing.T) {
 		ExternalLinks: []ExternalLink{{Label: "Ask a librarian", URL: "https://example.org/ask"}},
 		Search:        Search{TimeoutMS: 3000, MaxTimeoutMS: 10000, PageSize: 20},
 		Cache:         builtInCache,
+		Files:         FilePolicy{Types: files.DefaultTypes, QuotaMB: 10240},
 	}
 	if !reflect.DeepEqual(c.Consortium.Defaults, wantDefaults) {
 		t.Errorf("defaults = %+v, want %+v", c.Consortium.Defaults, wantDefaults)
@@ -121,6 +124,9 @@ func TestEffective(t *testing.T) {
 			{Key: "external_links", Value: links, Source: "consortium", Locked: true},
 			{Key: "search.timeout_ms", Value: 1500, Source: "institution"},
 			{Key: "search.page_size", Value: 10, Source: "institution"},
+			{Key: "files.student_uploads", Value: false, Source: "consortium"},
+			{Key: "files.types", Value: files.DefaultTypes, Source: "consortium"},
+			{Key: "files.quota_mb", Value: 10240, Source: "consortium"},
 		}},
 		{"south overrides nothing", "south", []Setting{
 			{Key: "language", Value: "en", Source: "consortium"},
@@ -129,6 +135,9 @@ func TestEffective(t *testing.T) {
 			{Key: "external_links", Value: links, Source: "consortium", Locked: true},
 			{Key: "search.timeout_ms", Value: 3000, Source: "consortium"},
 			{Key: "search.page_size", Value: 20, Source: "consortium"},
+			{Key: "files.student_uploads", Value: false, Source: "consortium"},
+			{Key: "files.types", Value: files.DefaultTypes, Source: "consortium"},
+			{Key: "files.quota_mb", Value: 10240, Source: "consortium"},
 		}},
 	}
 	for _, tt := range tests {
@@ -204,6 +213,7 @@ func TestBuiltInDefaults(t *testing.T) {
 		UploadMaxMB: UploadLimits{Instructor: 50, Student: 10},
 		Search:      Search{TimeoutMS: 3000, MaxTimeoutMS: 10000, PageSize: 20},
 		Cache:       builtInCache,
+		Files:       FilePolicy{Types: files.DefaultTypes, QuotaMB: 10240},
 	}
 	if !reflect.DeepEqual(c.Consortium.Defaults, want) {
 		t.Errorf("defaults = %+v, want %+v", c.Consortium.Defaults, want)
@@ -410,5 +420,79 @@ institutions:
 	s, _ := c.Institution("south")
 	if e := s.Requests.ISO18626; e == nil || e.URL != "https://ill.south.example.org/iso18626" || s.Requests.Webhook != nil {
 		t.Fatalf("south: iso18626 %+v, webhook %+v", e, s.Requests.Webhook)
+	}
+}
+
+func TestFilePolicy(t *testing.T) {
+	c, err := Parse([]byte(`consortium:
+  id: t
+  name: T
+  defaults:
+    files: {student_uploads: true, types: [application/pdf, image/png, text/plain], quota_mb: 500}
+institutions:
+  - {id: north, name: N, overrides: {files: {student_uploads: false, types: [application/pdf], quota_mb: 100}}}
+  - {id: south, name: S}
+`), "c.yaml", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		title    string
+		inst     string
+		students bool
+		types    []string
+		quota    int64
+	}{
+		{"north turns student uploads off, narrows the types and lowers its quota", "north", false, []string{"application/pdf"}, 100 << 20},
+		{"south has the consortium's policy", "south", true, []string{"application/pdf", "image/png", "text/plain"}, 500 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.title, func(t *testing.T) {
+			e, _ := c.Effective(tt.inst)
+			if e.StudentUploads() != tt.students || !slices.Equal(e.FileTypes(), tt.types) || e.FileQuotaBytes() != tt.quota {
+				t.Fatalf("students %v, types %v, quota %d", e.StudentUploads(), e.FileTypes(), e.FileQuotaBytes())
+			}
+		})
+	}
+	e, _ := c.Effective("north")
+	e.FileTypes()[0] = "changed"
+	if e2, _ := c.Effective("north"); e2.FileTypes()[0] != "application/pdf" {
+		t.Error("changing the effective types changed the configuration")
+	}
+}
+
+func TestLTIRegistrations(t *testing.T) {
+	c, err := Parse([]byte(`consortium: {id: t, name: T, public_url: 'https://shelf.example.org/'}
+institutions:
+  - id: north
+    name: N
+    lti:
+      course_claim: custom.lis_course_code
+      platforms:
+        - {name: North Moodle, issuer: 'https://moodle.north.example.org', client_id: abc, deployment_ids: ['1', '2'],
+           auth_url: 'https://moodle.north.example.org/mod/lti/auth.php', jwks_url: 'https://moodle.north.example.org/mod/lti/certs.php'}
+        - {issuer: 'https://canvas.instructure.com', client_id: '10000000000001', deployment_ids: ['7:abc'],
+           auth_url: 'https://sso.canvaslms.com/api/lti/authorize_redirect', jwks_url: 'https://sso.canvaslms.com/api/lti/security/jwks',
+           course_claim: context.title}
+  - {id: south, name: S}
+`), "c.yaml", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Consortium.PublicURL != "https://shelf.example.org" {
+		t.Errorf("public url %q, want it without the trailing slash", c.Consortium.PublicURL)
+	}
+	ps := c.LTIPlatforms()
+	if len(ps) != 2 {
+		t.Fatalf("%d platforms, want 2: %+v", len(ps), ps)
+	}
+	if p := ps[0]; p.Institution != "north" || p.Name != "North Moodle" || p.CourseClaim != "custom.lis_course_code" || !slices.Equal(p.DeploymentIDs, []string{"1", "2"}) {
+		t.Errorf("first platform %+v", p)
+	}
+	if p := ps[1]; p.Name != "https://canvas.instructure.com" || p.CourseClaim != "context.title" {
+		t.Errorf("second platform %+v: the name defaults to the issuer and the platform's own claim wins", p)
+	}
+	if s, _ := c.Institution("south"); s.LTI.CourseClaim != DefaultCourseClaim || s.LTI.Platforms != nil {
+		t.Errorf("south LTI %+v, want the default claim and no platforms", s.LTI)
 	}
 }

@@ -14,6 +14,9 @@ const (
 	KeyExternalLinks    = "external_links"
 	KeySearchTimeoutMS  = "search.timeout_ms"
 	KeySearchPageSize   = "search.page_size"
+	KeyStudentUploads   = "files.student_uploads"
+	KeyFileTypes        = "files.types"
+	KeyFileQuotaMB      = "files.quota_mb"
 	keyMaxTimeoutMS     = "search.max_timeout_ms"
 	sourceConsortium    = "consortium"
 	sourceInstitution   = "institution"
@@ -23,20 +26,23 @@ const (
 var overridable = []string{
 	KeyLanguage, KeyUploadInstructor, KeyUploadStudent,
 	KeyExternalLinks, KeySearchTimeoutMS, KeySearchPageSize,
+	KeyStudentUploads, KeyFileTypes, KeyFileQuotaMB,
 }
 
 // keyGroups are the names in `locked` that stand for several leaf keys.
 var keyGroups = map[string][]string{
 	"upload_max_mb": {KeyUploadInstructor, KeyUploadStudent},
 	"search":        {KeySearchTimeoutMS, KeySearchPageSize},
+	"files":         {KeyStudentUploads, KeyFileTypes, KeyFileQuotaMB},
 }
 
 // Setting is one effective setting of an institution.
 type Setting struct {
 	// Key is the dotted key, e.g. "upload_max_mb.student".
 	Key string `json:"key"`
-	// Value is a string (language), an int (upload limits in MB, search
-	// timeout in ms, page size) or a []ExternalLink (never nil).
+	// Value is a string (language), an int (upload limits and file quota in
+	// MB, search timeout in ms, page size), a bool (student uploads), a
+	// []string (file types) or a []ExternalLink (never nil).
 	Value any `json:"value"`
 	// Source is "consortium" (the consortium's value applies) or
 	// "institution" (the institution overrides it).
@@ -51,7 +57,8 @@ type Effective struct {
 	Institution string `json:"institution"`
 	// Settings holds every overridable key, always in this order: language,
 	// upload_max_mb.instructor, upload_max_mb.student, external_links,
-	// search.timeout_ms, search.page_size.
+	// search.timeout_ms, search.page_size, files.student_uploads,
+	// files.types, files.quota_mb.
 	Settings []Setting `json:"settings"`
 }
 
@@ -88,6 +95,13 @@ func (c *Config) Effective(id string) (e Effective, ok bool) {
 	add(KeyExternalLinks, links(d.ExternalLinks), links(over), o.ExternalLinks != nil)
 	add(KeySearchTimeoutMS, d.Search.TimeoutMS, deref(o.Search.TimeoutMS), o.Search.TimeoutMS != nil)
 	add(KeySearchPageSize, d.Search.PageSize, deref(o.Search.PageSize), o.Search.PageSize != nil)
+	add(KeyStudentUploads, d.Files.StudentUploads, deref(o.Files.StudentUploads), o.Files.StudentUploads != nil)
+	var types []string
+	if o.Files.Types != nil {
+		types = *o.Files.Types
+	}
+	add(KeyFileTypes, slices.Clone(d.Files.Types), slices.Clone(types), o.Files.Types != nil)
+	add(KeyFileQuotaMB, d.Files.QuotaMB, deref(o.Files.QuotaMB), o.Files.QuotaMB != nil)
 	return e, true
 }
 
@@ -142,3 +156,16 @@ func (e Effective) PageSize() int { return value[int](e, KeySearchPageSize) }
 func (e Effective) ExternalLinks() []ExternalLink {
 	return slices.Clone(value[[]ExternalLink](e, KeyExternalLinks))
 }
+
+// StudentUploads reports whether the institution's students may attach files.
+func (e Effective) StudentUploads() bool { return value[bool](e, KeyStudentUploads) }
+
+// FileTypes are the media types the institution accepts; the caller may
+// modify the returned slice.
+func (e Effective) FileTypes() []string { return slices.Clone(value[[]string](e, KeyFileTypes)) }
+
+// FileQuotaBytes is the institution's storage quota for attached files.
+func (e Effective) FileQuotaBytes() int64 { return int64(value[int](e, KeyFileQuotaMB)) << 20 }
+
+// UploadMaxBytes is the upload limit in bytes for a role (see UploadMaxMB).
+func (e Effective) UploadMaxBytes(role string) int64 { return int64(e.UploadMaxMB(role)) << 20 }

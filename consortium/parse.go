@@ -86,6 +86,8 @@ type parser struct {
 	badDefault map[string]bool
 	// keyOwner maps an API key hash to the institution and line that has it.
 	keyOwner map[string]keyPlace
+	// ltiOwner maps an LTI issuer and client id to the line registering it.
+	ltiOwner map[string]int
 	work     int
 	tooMuch  bool
 }
@@ -466,10 +468,15 @@ func (p *parser) config(root *yaml.Node) *Config {
 
 func (p *parser) consortium(n *yaml.Node, c *Consortium) {
 	const path = "consortium"
-	m, ok := p.mapping(n, path, "id", "name", "defaults", "locked")
+	m, ok := p.mapping(n, path, "id", "name", "public_url", "defaults", "locked")
 	if n != nil && ok {
 		c.ID = p.id(m, path)
 		c.Name, _, _ = p.required(m, "name", path)
+		if un := m.get("public_url"); present(un) {
+			if u, ok := p.url(un, join(path, "public_url")); ok {
+				c.PublicURL = strings.TrimRight(u, "/")
+			}
+		}
 	}
 	p.badDefault = map[string]bool{}
 	p.defaults(m.get("defaults"), join(path, "defaults"), &c.Defaults)
@@ -484,8 +491,9 @@ func (p *parser) defaults(n *yaml.Node, path string, d *Defaults) {
 		UploadMaxMB: UploadLimits{Instructor: DefaultUploadInstructor, Student: DefaultUploadStudent},
 		Search:      Search{TimeoutMS: DefaultSearchTimeoutMS, MaxTimeoutMS: DefaultMaxTimeoutMS, PageSize: DefaultPageSize},
 	}
-	m, _ := p.mapping(n, path, "language", "upload_max_mb", "external_links", "search", "cache", "requests")
+	m, _ := p.mapping(n, path, "language", "upload_max_mb", "external_links", "search", "cache", "requests", "files")
 	p.cache(m.get("cache"), join(path, "cache"), &d.Cache)
+	p.filePolicy(m.get("files"), join(path, "files"), &d.Files)
 	if rn := m.get("requests"); present(rn) {
 		rm, _ := p.mapping(rn, join(path, "requests"), "kinds")
 		if kn := rm.get("kinds"); present(kn) {
@@ -608,7 +616,7 @@ func (p *parser) locked(n *yaml.Node, path string, c *Consortium) {
 			p.add(resolve(item), ip, "search.max_timeout_ms is set by the consortium only; there is nothing to lock")
 			continue
 		default:
-			p.add(resolve(item), ip, "%q is not an overridable key (lockable: %s, upload_max_mb, search)", name, strings.Join(overridable, ", "))
+			p.add(resolve(item), ip, "%q is not an overridable key (lockable: %s, upload_max_mb, search, files)", name, strings.Join(overridable, ", "))
 			continue
 		}
 		for _, l := range leaves {
@@ -630,6 +638,7 @@ func (p *parser) institutions(n *yaml.Node) []Institution {
 	insts := make([]Institution, 0, len(items))
 	firstLine := map[string]int{}
 	p.keyOwner = map[string]keyPlace{}
+	p.ltiOwner = map[string]int{}
 	for i, item := range items {
 		label := fmt.Sprintf("#%d", i+1)
 		if im := resolve(item); im != nil && im.Kind == yaml.MappingNode {
@@ -647,7 +656,7 @@ func (p *parser) institutions(n *yaml.Node) []Institution {
 			p.add(resolve(item), ip, "an empty entry; each institution needs at least id and name")
 			continue
 		}
-		m, ok := p.mapping(item, ip, "id", "name", "overrides", "branding", "member", "api_keys", "requests")
+		m, ok := p.mapping(item, ip, "id", "name", "overrides", "branding", "member", "api_keys", "requests", "lti")
 		if !ok {
 			continue
 		}
@@ -671,6 +680,7 @@ func (p *parser) institutions(n *yaml.Node) []Institution {
 		if rn := m.get("requests"); present(rn) {
 			p.instRequests(rn, join(ip, "requests"), &inst.Requests)
 		}
+		p.lti(m.get("lti"), join(ip, "lti"), &inst.LTI)
 		insts = append(insts, inst)
 	}
 	p.inst = ""
@@ -679,7 +689,7 @@ func (p *parser) institutions(n *yaml.Node) []Institution {
 
 func (p *parser) overrides(n *yaml.Node, path string, o *Overrides) {
 	d := p.cons.Defaults
-	m, _ := p.mapping(n, path, "language", "upload_max_mb", "external_links", "search")
+	m, _ := p.mapping(n, path, "language", "upload_max_mb", "external_links", "search", "files")
 	// allowed reports a locked key overridden.
 	allowed := func(n *yaml.Node, key string) bool {
 		if name, locked := p.locks[key]; locked {
@@ -735,6 +745,7 @@ func (p *parser) overrides(n *yaml.Node, path string, o *Overrides) {
 			o.Search.PageSize = &v
 		}
 	}
+	p.fileOverrides(m.get("files"), join(path, "files"), &o.Files, allowed)
 }
 
 // timeoutMS reads a timeout in milliseconds capped by the consortium's

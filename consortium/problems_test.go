@@ -81,6 +81,23 @@ func TestProblems(t *testing.T) {
 		{"a webhook secret written in the file", "{{head}}\n  - {id: north, name: N, requests: {webhook: {url: 'https://x.org/h', secret: abc}}}\n", []string{`institution north: requests.webhook.secret: unknown key "secret" (expected one of: url, secret_env)`}},
 		{"an unknown override", "{{head}}\n  - {id: north, name: N, overrides: {theme: dark}}\n", []string{`institution north: overrides.theme: unknown key "theme"`}},
 
+		// Files.
+		{"a default file type that is not a media type", "consortium: {id: t, name: T, defaults: {files: {types: [pdf]}}}\n", []string{`consortium.defaults.files.types[0]: "pdf" is not a media type like application/pdf`}},
+		{"student uploads written as yes-ish text", "consortium: {id: t, name: T, defaults: {files: {student_uploads: 'yes'}}}\n", []string{`consortium.defaults.files.student_uploads: must be true or false, not "yes"`}},
+		{"an empty type list", "consortium: {id: t, name: T, defaults: {files: {types: []}}}\n", []string{"consortium.defaults.files.types: must list at least one media type"}},
+		{"an institution allowing a type the consortium does not", "{{head}}\n  - {id: north, name: N, overrides: {files: {types: [application/x-msdownload]}}}\n", []string{`institution north: overrides.files.types[0]: "application/x-msdownload" is not allowed by the consortium`}},
+		{"an institution raising its quota", "{{head}}\n  - {id: north, name: N, overrides: {files: {quota_mb: 999999}}}\n", []string{"institution north: overrides.files.quota_mb: 999999 exceeds the consortium ceiling of 10240 MB"}},
+
+		// LTI.
+		{"a platform without deployment ids or jwks", "{{head}}\n  - {id: north, name: N, lti: {platforms: [{issuer: 'https://lms.example.org', client_id: c, auth_url: 'https://lms.example.org/auth'}]}}\n", []string{
+			"institution north: lti.platforms[0].deployment_ids: required", "institution north: lti.platforms[0].jwks_url: required"}},
+		{"a platform with a relative auth url", "{{head}}\n  - {id: north, name: N, lti: {platforms: [{issuer: 'https://lms.example.org', client_id: c, deployment_ids: ['1'], auth_url: /auth, jwks_url: 'https://lms.example.org/jwks'}]}}\n", []string{
+			`institution north: lti.platforms[0].auth_url: "/auth" is not an absolute http(s) URL`}},
+		{"an unknown course claim", "{{head}}\n  - {id: north, name: N, lti: {course_claim: context.code}}\n", []string{`institution north: lti.course_claim: "context.code" is not a course claim`}},
+		{"one registration twice", "{{head}}\n  - {id: north, name: N, lti: {platforms: [{issuer: 'https://lms.example.org', client_id: c, deployment_ids: ['1'], auth_url: 'https://lms.example.org/a', jwks_url: 'https://lms.example.org/j'}]}}\n  - {id: south, name: S, lti: {platforms: [{issuer: 'https://lms.example.org', client_id: c, deployment_ids: ['2'], auth_url: 'https://lms.example.org/a', jwks_url: 'https://lms.example.org/j'}]}}\n",
+			[]string{`institution south: lti.platforms[0].client_id: issuer "https://lms.example.org" with client_id "c" is already registered on line 16`}},
+		{"a public url that is a path", "consortium: {id: t, name: T, public_url: /shelf}\n", []string{`consortium.public_url: "/shelf" is not an absolute http(s) URL`}},
+
 		// Branding.
 		{"a colour that is not hex", "{{head}}\n  - {id: north, name: N, branding: {primary_color: 'navy'}}\n", []string{`institution north: branding.primary_color: "navy" is not a colour`}},
 		{"a colour of four digits", "{{head}}\n  - {id: north, name: N, branding: {primary_color: '#1234'}}\n", []string{`branding.primary_color: "#1234" is not a colour`}},
