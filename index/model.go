@@ -91,6 +91,10 @@ type Citation struct {
 	// Note is a public note for students.
 	Note string   `json:"note,omitempty"`
 	Tags []string `json:"tags,omitempty"`
+	// Files are the files attached to the citation, filled in by Get. They
+	// are attached and removed through Attach and Detach only: files in a
+	// list that is Put are ignored.
+	Files []File `json:"files,omitempty"`
 }
 
 // RecordLink points at a member's catalogue record.

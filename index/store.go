@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/commonshelf/commonshelf/index/files"
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sync/semaphore"
 )
@@ -37,6 +38,9 @@ type Options struct {
 	// are CPU-bound); more wait for a slot until their context ends.
 	// 0 means runtime.GOMAXPROCS(0).
 	MaxConcurrentSearches int
+	// Files stores the content of files attached to citations. Nil: lists
+	// take no files (Attach returns ErrNoFiles).
+	Files files.Store
 }
 
 // Store holds the resource lists. It is safe for concurrent use: writes are
@@ -62,6 +66,8 @@ type Store struct {
 	count   atomic.Int64 // lists in the database
 
 	cites *citeIndex
+	// gate orders uploads against the removal of unused file content.
+	gate blobGate
 
 	// What Open found and did (for logs, tests and pruning): the applied
 	// sequence the index had on disk, how many sequence numbers it was
@@ -178,7 +184,7 @@ func OpenWithOptions(logger *slog.Logger, dir string, opts Options) (*Store, err
 		return nil, fmt.Errorf("open lists database %s (another process may have it open): %w", filepath.Join(dir, dbFile), err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketLists, bucketChanges} {
+		for _, b := range append([][]byte{bucketLists, bucketChanges}, attachmentBuckets...) {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -206,6 +212,11 @@ func OpenWithOptions(logger *slog.Logger, dir string, opts Options) (*Store, err
 		s.idx.Close()
 		db.Close()
 		return nil, err
+	}
+	if err := s.sweepFiles(); err != nil {
+		s.idx.Close()
+		db.Close()
+		return nil, fmt.Errorf("open lists %s: sweep file content: %w", dir, err)
 	}
 	return s, nil
 }
@@ -354,6 +365,8 @@ type change struct {
 	seq  uint64
 	key  string
 	list *List
+	// unused is file content no attachment uses after the change.
+	unused []string
 }
 
 // replay applies to the index every change after s.applied, in order and in
@@ -561,6 +574,11 @@ func (s *Store) putTx(tx *bolt.Tx, l *List) (PutResult, []change, error) {
 	key := []byte(l.Key())
 	old := lists.Get(key)
 	setUpdated := l.Updated == ""
+	for i := range l.Sections {
+		for j := range l.Sections[i].Citations {
+			l.Sections[i].Citations[j].Files = nil // attached through Attach only
+		}
+	}
 	if old != nil {
 		oldSeq := binary.BigEndian.Uint64(old)
 		if setUpdated {
@@ -599,12 +617,19 @@ func (s *Store) putTx(tx *bolt.Tx, l *List) (PutResult, []change, error) {
 	if err := lists.Put(key, encodeValue(seq, body)); err != nil {
 		return PutResult{}, nil, err
 	}
+	var unused []string
+	if old != nil { // files of citations the new version drops go with them
+		ids := citationIDs(l)
+		if unused, err = detachTx(tx, l.Institution, string(key), func(c string) bool { return ids[c] }); err != nil {
+			return PutResult{}, nil, err
+		}
+	}
 	// The index and the citation maps get a private copy: the caller keeps l.
 	var stored List
 	if err := json.Unmarshal(body, &stored); err != nil {
 		return PutResult{}, nil, err
 	}
-	return PutResult{Created: old == nil, Sequence: seq}, []change{{seq: seq, key: string(key), list: &stored}}, nil
+	return PutResult{Created: old == nil, Sequence: seq}, []change{{seq: seq, key: string(key), list: &stored, unused: unused}}, nil
 }
 
 // afterCommit updates the index, the citation maps and the count for
@@ -612,6 +637,7 @@ func (s *Store) putTx(tx *bolt.Tx, l *List) (PutResult, []change, error) {
 func (s *Store) afterCommit(chs []change, created ...bool) {
 	s.index(chs)
 	for i, ch := range chs {
+		s.releaseUnused(ch.unused...)
 		if ch.list == nil {
 			s.cites.remove(ch.key)
 			continue
@@ -724,7 +750,11 @@ func (s *Store) Delete(ctx context.Context, institution, id string) (bool, error
 		if err := lists.Delete([]byte(key)); err != nil {
 			return err
 		}
-		chs = []change{{seq: seq, key: key}}
+		unused, err := detachTx(tx, institution, key, nil)
+		if err != nil {
+			return err
+		}
+		chs = []change{{seq: seq, key: key, unused: unused}}
 		return nil
 	})
 	if err != nil {
@@ -752,8 +782,10 @@ func (s *Store) Get(institution, id string) (*List, bool, error) {
 			return nil
 		}
 		var err error
-		_, l, err = decodeValue(v)
-		return err
+		if _, l, err = decodeValue(v); err != nil {
+			return err
+		}
+		return fillFiles(tx, key, l)
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("get list %s: %w", key, err)
