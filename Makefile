@@ -51,7 +51,7 @@ BENCH_SCALE ?= 1
 bench: build
 	$(GO) build -o bin/commonshelf-bench ./cmd/commonshelf-bench
 	./bin/commonshelf-bench --server $(BIN) --scale $(BENCH_SCALE) --out bench/results
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 20m ./bench/ ./federate/ ./connectors/...
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 20m ./bench/ ./federate/ ./connectors/... ./index/files/
 
 ## fuzz: a short run of every fuzz target (corpora live in testdata/fuzz)
 FUZZTIME ?= 30s
@@ -68,6 +68,8 @@ fuzz:
 	$(GO) test ./connectors/solr -run '^$$' -fuzz '^FuzzBuildQuery$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/opensearch -run '^$$' -fuzz '^FuzzParseDescription$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./connectors/sru -run '^$$' -fuzz '^FuzzParseResponse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./index/files -run '^$$' -fuzz '^FuzzCleanName$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./index/files -run '^$$' -fuzz '^FuzzDetect$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin $(DATA_DIR)
