@@ -346,11 +346,13 @@ func (s *Server) handleGetList(ctx *fasthttp.RequestCtx, p []string) {
 		writeError(ctx, notFound)
 		return
 	}
+	who, signed := s.principal(ctx)
 	if l.Status != index.StatusPublished || l.Visibility != index.VisibilityPublic {
-		if caller, _, ok := s.caller(ctx); !ok || caller != inst {
+		if !signed || who.Inst != inst || (l.Status != index.StatusPublished && !who.staff()) {
 			writeError(ctx, notFound) // not 403: whether a private list exists is private too
 			return
 		}
 	}
+	filterFiles(l, who, signed)
 	writeJSON(ctx, fasthttp.StatusOK, l)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/commonshelf/commonshelf/consortium"
 	"github.com/commonshelf/commonshelf/federate"
 	"github.com/commonshelf/commonshelf/index"
+	"github.com/commonshelf/commonshelf/lti"
 	"github.com/commonshelf/commonshelf/requests"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -49,6 +50,11 @@ type Server struct {
 	pages *cache.Cache[encodedPage]
 	// web renders the gateway pages.
 	web *gateway
+	// LTI (see SetLTI); lti nil: launches are not enabled.
+	lti       *lti.Tool
+	sessions  *lti.Sessions
+	keys      *lti.KeySet
+	publicURL string
 }
 
 // encodedPage is a search response body and its ETag.
@@ -75,6 +81,11 @@ func New(logger *slog.Logger, cfg *consortium.Config, engine *federate.Engine, r
 		WriteTimeout:       30 * time.Second,
 		IdleTimeout:        2 * time.Minute,
 		MaxRequestBodySize: 4 << 20,
+		// Bodies larger than MaxRequestBodySize, and chunked ones, reach
+		// the handler as a stream: every reader caps what it reads (file
+		// uploads by the uploader's limit), so nothing fills memory.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
 		// A 1,000-character query in a non-Latin script is up to 9 KB once
 		// percent-encoded; the request line must fit.
 		ReadBufferSize:        16 << 10,
@@ -169,13 +180,22 @@ func (s *Server) match(method, path string) (route, *apiError) {
 			return route{name, h, params}, nil
 		}
 		allowed := make([]string, 0, len(handlers))
-		for _, m := range []string{fasthttp.MethodGet, fasthttp.MethodPost, fasthttp.MethodPut, fasthttp.MethodDelete} {
+		for _, m := range []string{fasthttp.MethodGet, fasthttp.MethodPost, fasthttp.MethodPut, fasthttp.MethodPatch, fasthttp.MethodDelete} {
 			if _, ok := handlers[m]; ok {
 				allowed = append(allowed, m)
 			}
 		}
 		return route{name: name}, &apiError{Status: fasthttp.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
 			Message: fmt.Sprintf("%s is not allowed on %s; use %s", method, path, strings.Join(allowed, " or ")), allow: strings.Join(allowed, ", ")}
+	}
+	switch path {
+	case "/requests/new":
+		return methods("request_form", map[string]func(*fasthttp.RequestCtx, []string){fasthttp.MethodPost: s.handleRequestForm})
+	case "/lists/add":
+		return methods("list_add", map[string]func(*fasthttp.RequestCtx, []string){fasthttp.MethodPost: s.handleAddToList})
+	}
+	if id, ok := strings.CutPrefix(path, "/requests/"); ok && id != "" && !strings.Contains(id, "/") {
+		return get("request_page", s.handleRequestPage, id)
 	}
 	if path == "/api/v1/lists/search" {
 		return get("list_search", s.handleListSearch)
@@ -184,6 +204,25 @@ func (s *Server) match(method, path string) (route, *apiError) {
 		if inst, id, ok := strings.Cut(rest, "/"); ok && inst != "" && id != "" && !strings.Contains(id, "/") {
 			return get("list", s.handleGetList, inst, id)
 		}
+		if p, ok := fileRoute(rest); ok && len(p) == 3 {
+			return methods("files", map[string]func(*fasthttp.RequestCtx, []string){fasthttp.MethodPost: s.handleUploadFile}, p...)
+		} else if ok {
+			return methods("file", map[string]func(*fasthttp.RequestCtx, []string){
+				fasthttp.MethodGet: s.handleGetFile, fasthttp.MethodPatch: s.handlePatchFile, fasthttp.MethodDelete: s.handleDeleteFile,
+			}, p...)
+		}
+	}
+	switch path {
+	case "/lti/login":
+		return methods("lti_login", map[string]func(*fasthttp.RequestCtx, []string){fasthttp.MethodGet: s.handleLTILogin, fasthttp.MethodPost: s.handleLTILogin})
+	case "/lti/launch":
+		return methods("lti_launch", map[string]func(*fasthttp.RequestCtx, []string){fasthttp.MethodPost: s.handleLTILaunch})
+	case "/lti/session":
+		return get("lti_session", s.handleLTISession)
+	case "/lti/deeplink":
+		return methods("lti_deeplink", map[string]func(*fasthttp.RequestCtx, []string){fasthttp.MethodPost: s.handleLTIDeepLink})
+	case "/.well-known/jwks.json":
+		return get("jwks", s.handleJWKS)
 	}
 	if path == "/api/v1/requests" {
 		return methods("requests", map[string]func(*fasthttp.RequestCtx, []string){
@@ -252,6 +291,10 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 				}
 			}()
 			if aerr != nil {
+				if htmlRoutes[rt.name] {
+					s.methodNotAllowedPage(ctx, method, aerr)
+					return
+				}
 				writeError(ctx, aerr)
 				return
 			}
@@ -405,7 +448,30 @@ func (s *Server) handleInstitutionConfig(ctx *fasthttp.RequestCtx, params []stri
 			Message: fmt.Sprintf("unknown institution %q", id)})
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, eff)
+	out := struct {
+		consortium.Effective
+		// Files is the institution's use of its file storage quota.
+		Files *fileUsage `json:"files,omitempty"`
+	}{Effective: eff}
+	if s.lists != nil && s.lists.FilesEnabled() && id != "" {
+		used, err := s.lists.FileUsage(id)
+		if err != nil {
+			s.writeStoreError(ctx, err)
+			return
+		}
+		out.Files = &fileUsage{UsedBytes: used, QuotaBytes: eff.FileQuotaBytes(),
+			UploadMaxBytes: map[string]int64{consortium.RoleInstructor: eff.UploadMaxBytes(consortium.RoleInstructor), consortium.RoleStudent: eff.UploadMaxBytes(consortium.RoleStudent)},
+			StudentUploads: eff.StudentUploads()}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
+// fileUsage is an institution's file storage in its config view.
+type fileUsage struct {
+	UsedBytes      int64            `json:"used_bytes"`
+	QuotaBytes     int64            `json:"quota_bytes"`
+	UploadMaxBytes map[string]int64 `json:"upload_max_bytes"`
+	StudentUploads bool             `json:"student_uploads"`
 }
 
 func (s *Server) handleHealth(ctx *fasthttp.RequestCtx, _ []string) {
@@ -458,3 +524,19 @@ func (m *httpMetrics) observe(route string, status int, took time.Duration) {
 type slogPrinter struct{ log *slog.Logger }
 
 func (p slogPrinter) Printf(format string, args ...any) { p.log.Warn(fmt.Sprintf(format, args...)) }
+
+// htmlRoutes are the routes people open in a browser: their errors are
+// pages, not JSON.
+var htmlRoutes = map[string]bool{
+	"gateway": true, "gateway_redirect": true, "list_page": true, "request_form": true, "list_add": true, "request_page": true,
+	"lti_login": true, "lti_launch": true, "lti_session": true, "lti_deeplink": true,
+}
+
+// methodNotAllowedPage answers a browser route called with the wrong
+// method with a page saying which methods it takes.
+func (s *Server) methodNotAllowedPage(ctx *fasthttp.RequestCtx, method string, e *apiError) {
+	ctx.Response.Header.Set("Allow", e.allow)
+	p, _ := s.readPage(ctx, "")
+	msg := s.web.r.Localize(p.lang, "error.method", method, e.allow)
+	s.writePage(ctx, e.Status, p.lang, func(b *bytes.Buffer) error { return s.web.r.Problem(b, p.site, p.lang, p.form, msg) })
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -18,6 +19,8 @@ import (
 	"github.com/commonshelf/commonshelf/demo"
 	"github.com/commonshelf/commonshelf/federate"
 	"github.com/commonshelf/commonshelf/index"
+	"github.com/commonshelf/commonshelf/index/files"
+	"github.com/commonshelf/commonshelf/lti"
 	"github.com/commonshelf/commonshelf/requests"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -129,6 +132,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer reqs.Close()
 	srv.SetRequests(reqs)
+	if ps := cfg.LTIPlatforms(); len(ps) > 0 {
+		l, err := openLTI(logger, cfg, ps, f.dataDir, "http://"+ln.Addr().String())
+		if err != nil {
+			return err
+		}
+		srv.SetLTI(l)
+	}
 	// The deliverer drains the durable outbox until shutdown; the store is
 	// closed only after it has stopped.
 	dctx, stopDeliveries := context.WithCancel(context.Background())
@@ -170,8 +180,12 @@ func openLists(ctx context.Context, logger *slog.Logger, cfg *consortium.Config,
 			langs[in.ID] = eff.Language()
 		}
 	}
+	blobs, err := files.OpenDisk(filepath.Join(dataDir, "files"))
+	if err != nil {
+		return nil, fmt.Errorf("open file store: %w", err)
+	}
 	store, err := index.OpenWithOptions(logger, filepath.Join(dataDir, "lists"), index.Options{
-		Languages: langs, DefaultLanguage: cfg.Consortium.Defaults.Language})
+		Languages: langs, DefaultLanguage: cfg.Consortium.Defaults.Language, Files: blobs})
 	if err != nil {
 		return nil, fmt.Errorf("open resource lists: %w", err)
 	}
@@ -238,4 +252,29 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: OK\n%s\n", args[0], cfg.Summary())
 	return nil
+}
+
+// keyRotation is how often the tool's LTI signing key is replaced; the next
+// key is published a whole period before it signs.
+const keyRotation = 90 * 24 * time.Hour
+
+// openLTI sets up the LTI 1.3 tool: its signing keys under dataDir/lti-keys,
+// the platform registrations and the session store. Launches come back to
+// the consortium's public_url, or to listenURL when it has none.
+func openLTI(logger *slog.Logger, cfg *consortium.Config, ps []consortium.InstitutionPlatform, dataDir, listenURL string) (api.LTI, error) {
+	keys, err := lti.OpenKeySet(filepath.Join(dataDir, "lti-keys"), lti.KeyOptions{RotateEvery: keyRotation, Logger: logger})
+	if err != nil {
+		return api.LTI{}, fmt.Errorf("open LTI keys: %w", err)
+	}
+	public := cmp.Or(cfg.Consortium.PublicURL, listenURL)
+	platforms := make([]lti.Platform, 0, len(ps))
+	for _, p := range ps {
+		platforms = append(platforms, lti.Platform{Name: p.Name, Institution: p.Institution, Issuer: p.Issuer, ClientID: p.ClientID,
+			DeploymentIDs: p.DeploymentIDs, AuthURL: p.AuthURL, JWKSURL: p.JWKSURL, CourseClaim: p.CourseClaim})
+	}
+	tool, err := lti.New(logger, lti.Config{Platforms: platforms, RedirectURI: public + "/lti/launch", Keys: keys})
+	if err != nil {
+		return api.LTI{}, err
+	}
+	return api.LTI{Tool: tool, Sessions: lti.NewSessions(lti.SessionOptions{}), Keys: keys, PublicURL: public}, nil
 }

@@ -1,0 +1,490 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/commonshelf/commonshelf/api/web"
+	"github.com/commonshelf/commonshelf/consortium"
+	"github.com/commonshelf/commonshelf/index"
+	"github.com/commonshelf/commonshelf/index/files"
+	"github.com/valyala/fasthttp"
+)
+
+// Error codes of the file endpoints.
+const (
+	CodeUnsupportedType = "unsupported_type"
+	CodeQuotaExceeded   = "quota_exceeded"
+	CodeUploadsDisabled = "uploads_disabled"
+)
+
+const (
+	// multipartSlack is what a multipart body may carry beyond the file's
+	// limit: the boundaries, part headers and small form fields.
+	multipartSlack = 64 << 10
+	// maxFormField caps a multipart form field before the file part.
+	maxFormField = 1 << 10
+	// uploadTimeout bounds one upload; a client slower than about 40 KB/s
+	// for a 50 MB file is cut off.
+	uploadTimeout = 20 * time.Minute
+)
+
+// fileRoute matches /api/v1/lists/{inst}/{list}/citations/{citation}/files[/{file}].
+func fileRoute(rest string) (params []string, ok bool) {
+	parts := strings.Split(rest, "/")
+	switch {
+	case len(parts) == 5 && parts[2] == "citations" && parts[4] == "files":
+		params = []string{parts[0], parts[1], parts[3]}
+	case len(parts) == 6 && parts[2] == "citations" && parts[4] == "files" && parts[5] != "":
+		params = []string{parts[0], parts[1], parts[3], parts[5]}
+	default:
+		return nil, false
+	}
+	for _, p := range params {
+		if p == "" {
+			return nil, false
+		}
+	}
+	return params, true
+}
+
+func (s *Server) filesEnabled(ctx *fasthttp.RequestCtx) bool {
+	if !s.listsEnabled(ctx) {
+		return false
+	}
+	if !s.lists.FilesEnabled() {
+		writeError(ctx, &apiError{Status: fasthttp.StatusNotFound, Code: CodeListsDisabled, Message: "file attachments are not enabled on this server"})
+		return false
+	}
+	return true
+}
+
+// uploadLimitMessage names the limit that applies, e.g. "10 MB for
+// students at North University".
+func (s *Server) uploadLimitMessage(inst, role string, mb int) string {
+	name := inst
+	if in, ok := s.cfg.Institution(inst); ok {
+		name = in.Name
+	}
+	who := "instructors"
+	if role == consortium.RoleStudent {
+		who = "students"
+	}
+	return fmt.Sprintf("%d MB for %s at %s", mb, who, name)
+}
+
+// handleUploadFile: POST /api/v1/lists/{institution}/{list_id}/citations/{citation_id}/files
+// — attach a file, sent as multipart/form-data (a "file" part, after any
+// "csrf" and "copyright" fields) or as the raw body with its name in
+// ?filename= or a Content-Disposition header.
+func (s *Server) handleUploadFile(ctx *fasthttp.RequestCtx, params []string) {
+	if !s.filesEnabled(ctx) {
+		return
+	}
+	inst, listID, citation := params[0], params[1], params[2]
+	// return=page: a form on a gateway page, answered with the page again
+	// (or an error page) rather than JSON.
+	asPage := string(ctx.QueryArgs().Peek("return")) == "page"
+	fail := func(e *apiError) {
+		// The rest of the body is not read: close the connection rather
+		// than drain it.
+		ctx.SetConnectionClose()
+		if asPage {
+			s.uploadProblemPage(ctx, inst, e)
+			return
+		}
+		writeError(ctx, e)
+	}
+	who, aerr := s.member(ctx, inst)
+	if aerr != nil {
+		fail(aerr)
+		return
+	}
+	eff, _ := s.cfg.Effective(inst)
+	if who.Role == consortium.RoleStudent && !eff.StudentUploads() {
+		fail(&apiError{Status: fasthttp.StatusForbidden, Code: CodeUploadsDisabled, Message: "students may not upload files at " + inst})
+		return
+	}
+	mb := eff.UploadMaxMB(who.Role)
+	limit := eff.UploadMaxBytes(who.Role)
+	tooLarge := func(field string) *apiError {
+		return &apiError{Status: fasthttp.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: field,
+			Message: "the file is larger than the upload limit of " + s.uploadLimitMessage(inst, who.Role, mb)}
+	}
+	mediaType, mparams, _ := mime.ParseMediaType(string(ctx.Request.Header.ContentType()))
+	isMultipart := mediaType == "multipart/form-data"
+	slack := int64(0)
+	if isMultipart {
+		slack = multipartSlack
+	}
+	if cl := int64(ctx.Request.Header.ContentLength()); cl > limit+slack {
+		fail(tooLarge("Content-Length"))
+		return
+	}
+	args := ctx.QueryArgs()
+	name, copyright, csrf := string(args.Peek("filename")), string(args.Peek("copyright")), ""
+	var content io.Reader
+	if isMultipart {
+		boundary := mparams["boundary"]
+		if boundary == "" {
+			fail(badParam("Content-Type", "multipart/form-data needs a boundary parameter"))
+			return
+		}
+		mr := multipart.NewReader(bodyReader(ctx), boundary)
+		for content == nil {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				fail(badParam("file", `the form has no file part: send the file in a part named "file" with a filename`))
+				return
+			}
+			if err != nil {
+				fail(badParam("file", "the multipart body could not be read: %v", err))
+				return
+			}
+			if part.FileName() != "" || part.FormName() == "file" {
+				name, content = part.FileName(), part
+				break
+			}
+			v, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
+			if err != nil || len(v) > maxFormField {
+				fail(badParam(part.FormName(), "form field %q is longer than %d bytes", part.FormName(), maxFormField))
+				return
+			}
+			switch part.FormName() {
+			case "csrf":
+				csrf = string(v)
+			case "copyright":
+				copyright = string(v)
+			}
+		}
+	} else {
+		if cd := string(ctx.Request.Header.Peek("Content-Disposition")); cd != "" && name == "" {
+			if _, p, err := mime.ParseMediaType(cd); err == nil {
+				name = p["filename"]
+			}
+		}
+		if name == "" {
+			fail(badParam("filename", "name the file: ?filename=notes.pdf or a Content-Disposition header, or send multipart/form-data"))
+			return
+		}
+		content = bodyReader(ctx)
+	}
+	if e := checkCSRF(ctx, who, csrf); e != nil {
+		fail(e)
+		return
+	}
+	switch {
+	case copyright == "" || who.Role == consortium.RoleStudent:
+		copyright = index.CopyrightPending // a student's upload waits for the library
+	case !slices.Contains(index.CopyrightStatuses, copyright):
+		fail(badParam("copyright", "%q is not a copyright status (expected one of %s)", copyright, strings.Join(index.CopyrightStatuses, ", ")))
+		return
+	}
+	clean := files.CleanName(name)
+	// The type is decided from the first bytes before anything is stored.
+	br := bufio.NewReaderSize(content, files.SniffLen)
+	head, err := br.Peek(files.SniffLen)
+	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+		fail(badParam("file", "the upload could not be read: %v", err))
+		return
+	}
+	if t := files.Detect(head, clean); !files.Allowed(t, eff.FileTypes()) {
+		fail(&apiError{Status: fasthttp.StatusUnsupportedMediaType, Code: CodeUnsupportedType, Field: "file",
+			Message: fmt.Sprintf("%s does not accept files of type %s; allowed: %s", inst, t, strings.Join(eff.FileTypes(), ", "))})
+		return
+	}
+	actx, cancel := context.WithTimeout(context.Background(), uploadTimeout)
+	defer cancel()
+	f := index.File{Name: clean, Copyright: copyright, Uploader: index.Uploader{Role: who.Role, Name: who.Name, Subject: who.Subject, Via: who.Via}}
+	f, err = s.lists.Attach(actx, inst, listID, citation, f, br, limit, eff.FileQuotaBytes())
+	var qe *index.QuotaError
+	switch {
+	case err == nil:
+	case errors.Is(err, files.ErrTooLarge):
+		fail(tooLarge("file"))
+		return
+	case errors.Is(err, index.ErrNoCitation):
+		fail(&apiError{Status: fasthttp.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf("%s has no list %q with a citation %q", inst, listID, citation)})
+		return
+	case errors.As(err, &qe):
+		fail(&apiError{Status: fasthttp.StatusRequestEntityTooLarge, Code: CodeQuotaExceeded, Field: "file",
+			Message: fmt.Sprintf("%s has used %s of its %s file storage; this file needs %s more", inst, humanBytes(qe.Used), humanBytes(qe.Quota), humanBytes(qe.Size))})
+		return
+	default:
+		s.log.Error("upload file", "institution", inst, "list", listID, "citation", citation, "err", err)
+		fail(&apiError{Status: fasthttp.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the file could not be stored; try again"})
+		return
+	}
+	if asPage {
+		ctx.Redirect("/lists/"+url.PathEscape(inst)+"/"+url.PathEscape(listID)+"#c-"+url.PathEscape(citation), fasthttp.StatusSeeOther)
+		return
+	}
+	ctx.Response.Header.Set("Location", fmt.Sprintf("/api/v1/lists/%s/%s/citations/%s/files/%s",
+		url.PathEscape(inst), url.PathEscape(listID), url.PathEscape(citation), f.ID))
+	writeJSON(ctx, fasthttp.StatusCreated, f)
+}
+
+// uploadProblemPage answers a failed upload from a gateway form with an
+// error page in the institution's branding.
+func (s *Server) uploadProblemPage(ctx *fasthttp.RequestCtx, inst string, e *apiError) {
+	p, ok := s.readPage(ctx, inst)
+	if !ok {
+		p, _ = s.readPage(ctx, "")
+	}
+	p.form = web.Form{Tab: web.TabLists, Lang: p.form.Lang}
+	s.writePage(ctx, e.Status, p.lang, func(b *bytes.Buffer) error { return s.web.r.Problem(b, p.site, p.lang, p.form, e.Message) })
+}
+
+// humanBytes writes a size for people: "512 KB", "3.2 MB".
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return strconv.FormatFloat(float64(n)/(1<<30), 'f', 1, 64) + " GB"
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB"
+	case n >= 1<<10:
+		return strconv.FormatInt(n>>10, 10) + " KB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// visibleFile reports whether a principal may open a file: staff of the
+// owning institution every file, its students only cleared ones, nobody
+// else any.
+func visibleFile(p principal, ok bool, inst string, f index.File) bool {
+	if !ok || p.Inst != inst {
+		return false
+	}
+	return p.staff() || f.Copyright == index.CopyrightCleared
+}
+
+// filterFiles keeps in l only the files the principal may open.
+func filterFiles(l *index.List, p principal, ok bool) {
+	for i := range l.Sections {
+		for j := range l.Sections[i].Citations {
+			c := &l.Sections[i].Citations[j]
+			c.Files = slices.DeleteFunc(c.Files, func(f index.File) bool { return !visibleFile(p, ok, l.Institution, f) })
+			if len(c.Files) == 0 {
+				c.Files = nil
+			}
+		}
+	}
+}
+
+// lookupFile finds a file the caller may see; 404 otherwise (whether an
+// uncleared file exists is not told to students or outsiders).
+func (s *Server) lookupFile(ctx *fasthttp.RequestCtx, params []string) (index.File, principal, bool) {
+	inst, listID, citation, fileID := params[0], params[1], params[2], params[3]
+	p, ok := s.principal(ctx)
+	if !ok {
+		writeError(ctx, unauthorized(ctx))
+		return index.File{}, p, false
+	}
+	f, err := s.lists.File(inst, listID, citation, fileID)
+	if err != nil && !errors.Is(err, index.ErrNoFile) {
+		s.writeStoreError(ctx, err)
+		return index.File{}, p, false
+	}
+	if err != nil || !visibleFile(p, ok, inst, f) {
+		writeError(ctx, &apiError{Status: fasthttp.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf("no file %q on citation %q of %s/%s that you may open", fileID, citation, inst, listID)})
+		return index.File{}, p, false
+	}
+	return f, p, true
+}
+
+// handleGetFile: GET …/files/{file_id} — the content, with its detected
+// type, as an attachment, with range requests.
+func (s *Server) handleGetFile(ctx *fasthttp.RequestCtx, params []string) {
+	if !s.filesEnabled(ctx) {
+		return
+	}
+	f, _, ok := s.lookupFile(ctx, params)
+	if !ok {
+		return
+	}
+	etag := `"` + f.SHA256 + `"`
+	h := &ctx.Response.Header
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "private, max-age=0, must-revalidate")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("Content-Disposition", contentDisposition(f.Name))
+	if inm := string(ctx.Request.Header.Peek("If-None-Match")); inm != "" && strings.Contains(inm, etag) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return
+	}
+	c, err := s.lists.OpenFile(f)
+	if err != nil {
+		s.log.Error("open file content", "sha256", f.SHA256, "err", err)
+		writeError(ctx, &apiError{Status: fasthttp.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the file could not be read; try again"})
+		return
+	}
+	size := c.Size()
+	start, end, status := int64(0), size-1, fasthttp.StatusOK
+	if rh := string(ctx.Request.Header.Peek("Range")); rh != "" && ifRangeMatches(ctx, etag) {
+		var satisfiable bool
+		start, end, satisfiable = parseRange(rh, size)
+		switch {
+		case !satisfiable:
+			c.Close()
+			h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+			writeError(ctx, &apiError{Status: fasthttp.StatusRequestedRangeNotSatisfiable, Code: CodeInvalidParameter, Field: "Range",
+				Message: fmt.Sprintf("the range %q is outside the file's %d bytes", rh, size)})
+			return
+		case start > 0 || end < size-1:
+			status = fasthttp.StatusPartialContent
+			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end, size))
+		}
+	}
+	if _, err := c.Seek(start, io.SeekStart); err != nil {
+		c.Close()
+		writeError(ctx, &apiError{Status: fasthttp.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the file could not be read; try again"})
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType(f.Type)
+	ctx.SetBodyStream(readCloser{io.LimitReader(c, end-start+1), c}, int(end-start+1))
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// ifRangeMatches honours If-Range: a range applies only to the version the
+// client names.
+func ifRangeMatches(ctx *fasthttp.RequestCtx, etag string) bool {
+	ir := string(ctx.Request.Header.Peek("If-Range"))
+	return ir == "" || ir == etag
+}
+
+// parseRange reads a single "bytes=" range of a size-byte file: first and
+// last byte (inclusive). A malformed or multi-range header yields the whole
+// file (as RFC 9110 allows); a range beyond the end is unsatisfiable.
+func parseRange(h string, size int64) (start, end int64, satisfiable bool) {
+	spec, ok := strings.CutPrefix(strings.TrimSpace(h), "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return 0, size - 1, true
+	}
+	first, last, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return 0, size - 1, true
+	}
+	if first == "" { // the last n bytes
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n < 0 {
+			return 0, size - 1, true
+		}
+		if n == 0 || size == 0 {
+			return 0, 0, false
+		}
+		return max(0, size-n), size - 1, true
+	}
+	a, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || a < 0 {
+		return 0, size - 1, true
+	}
+	if a >= size {
+		return 0, 0, false
+	}
+	b := size - 1
+	if last != "" {
+		v, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || v < a {
+			return 0, size - 1, true
+		}
+		b = min(v, size-1)
+	}
+	return a, b, true
+}
+
+// contentDisposition is an attachment header carrying the name both as an
+// ASCII fallback and in RFC 5987 UTF-8 form.
+func contentDisposition(name string) string {
+	ascii := make([]byte, 0, len(name))
+	for _, r := range name {
+		switch {
+		case r == '"' || r == '\\' || r < 0x20 || r > 0x7e:
+			ascii = append(ascii, '_')
+		default:
+			ascii = append(ascii, byte(r))
+		}
+	}
+	return fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, ascii, url.PathEscape(name))
+}
+
+// handlePatchFile: PATCH …/files/{file_id} with {"copyright": "cleared"} —
+// staff of the owning institution set a file's copyright status.
+func (s *Server) handlePatchFile(ctx *fasthttp.RequestCtx, params []string) {
+	if !s.filesEnabled(ctx) {
+		return
+	}
+	f, p, ok := s.lookupFile(ctx, params)
+	if !ok {
+		return
+	}
+	if !p.staff() {
+		writeError(ctx, &apiError{Status: fasthttp.StatusForbidden, Code: CodeForbidden, Message: "only instructors and library staff may change a file's copyright status"})
+		return
+	}
+	if e := checkCSRF(ctx, p, ""); e != nil {
+		writeError(ctx, e)
+		return
+	}
+	var body struct {
+		Copyright string `json:"copyright"`
+	}
+	if e := readJSON(ctx, &body); e != nil {
+		writeError(ctx, e)
+		return
+	}
+	if !slices.Contains(index.CopyrightStatuses, body.Copyright) {
+		writeError(ctx, badParam("copyright", "%q is not a copyright status (expected one of %s)", body.Copyright, strings.Join(index.CopyrightStatuses, ", ")))
+		return
+	}
+	f, err := s.lists.SetCopyright(params[0], params[1], params[2], f.ID, body.Copyright)
+	if err != nil {
+		s.writeStoreError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, f)
+}
+
+// handleDeleteFile: DELETE …/files/{file_id} — staff, or the student who
+// uploaded it, remove a file from a citation; content no other citation
+// uses is deleted.
+func (s *Server) handleDeleteFile(ctx *fasthttp.RequestCtx, params []string) {
+	if !s.filesEnabled(ctx) {
+		return
+	}
+	f, p, ok := s.lookupFile(ctx, params)
+	if !ok {
+		return
+	}
+	uploader := p.Via == "lti" && f.Uploader.Via == "lti" && p.Subject == f.Uploader.Subject
+	if !p.staff() && !uploader {
+		writeError(ctx, &apiError{Status: fasthttp.StatusForbidden, Code: CodeForbidden, Message: "only instructors, library staff and the student who uploaded it may remove a file"})
+		return
+	}
+	if e := checkCSRF(ctx, p, ""); e != nil {
+		writeError(ctx, e)
+		return
+	}
+	if err := s.lists.Detach(params[0], params[1], params[2], f.ID); err != nil && !errors.Is(err, index.ErrNoFile) {
+		s.writeStoreError(ctx, err)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
