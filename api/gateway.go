@@ -144,6 +144,9 @@ func (s *Server) readPage(ctx *fasthttp.RequestCtx, inst string) (pageRequest, b
 	}
 	f.Limit = eff.PageSize()
 	p.form = f
+	if sess := s.session(ctx); sess != nil {
+		p.site.Viewer = s.viewer(sess, false)
+	}
 	return p, true
 }
 
@@ -411,10 +414,16 @@ func (s *Server) handleListPage(ctx *fasthttp.RequestCtx, params []string) {
 		ctx.Error("the list could not be read; try again", fasthttp.StatusServiceUnavailable)
 		return
 	}
-	if !found || l.Status != index.StatusPublished || l.Visibility != index.VisibilityPublic {
+	who, signed := principal{}, false
+	if sess := s.session(ctx); sess != nil {
+		who, signed = sessionPrincipal(sess), true
+	}
+	if !found || ((l.Status != index.StatusPublished || l.Visibility != index.VisibilityPublic) &&
+		(!signed || who.Inst != inst || (l.Status != index.StatusPublished && !who.staff()))) {
 		s.notFoundPage(ctx, p, "error.list.notfound")
 		return
 	}
+	filterFiles(l, who, signed)
 	s.writePage(ctx, fasthttp.StatusOK, p.lang, func(b *bytes.Buffer) error { return s.web.r.ListPage(b, p.site, p.lang, p.form, l) })
 }
 

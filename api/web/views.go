@@ -33,6 +33,7 @@ type resultView struct {
 	ListsLabel                                 string
 	Lists                                      []Link
 	Exports                                    []Link
+	Actions                                    *actionsView
 }
 
 type holdingView struct {
@@ -213,6 +214,7 @@ func newResultView(l *Localizer, site Site, f Form, home, base string, res *fede
 		rv.Exports = append(rv.Exports, Link{Label: l.T("result.export." + format), Lang: l.T("result.export.label", res.Title, l.T("result.export."+format)),
 			URL: "/export/" + format + "?" + q.Encode()})
 	}
+	rv.Actions = newActionsView(site, f, home, res)
 	return rv
 }
 
@@ -371,6 +373,9 @@ func newListsView(p *page, site Site, res *index.ListResults) *listsView {
 }
 
 type listView struct {
+	// Anchor tells apart the lists of one page (a launch may show several).
+	Anchor                                                                         string
+	Draft                                                                          bool
 	Name, Course, Department, Instructors, Term, Updated, Description, Institution string
 	Sections                                                                       []sectionView
 	Back                                                                           string
@@ -382,12 +387,14 @@ type sectionView struct {
 }
 
 type fullCiteView struct {
-	Title, Container, Authors, Year, Publisher, Importance, Note, FindURL, FindLabel, URL string
+	ID, Title, Container, Authors, Year, Publisher, Importance, Note, FindURL, FindLabel, URL string
+	Files                                                                                     []fileView
+	Upload                                                                                    *uploadView
 }
 
 func newListView(p *page, site Site, ls *index.List) *listView {
 	l := p.L
-	v := &listView{Name: ls.Name, Course: strings.TrimSpace(ls.Course.Code + " " + ls.Course.Name), Description: ls.Description,
+	v := &listView{Anchor: ls.ID, Draft: ls.Status != index.StatusPublished, Name: ls.Name, Course: strings.TrimSpace(ls.Course.Code + " " + ls.Course.Name), Description: ls.Description,
 		Institution: site.Names[ls.Institution]}
 	if v.Institution == "" {
 		v.Institution = ls.Institution
@@ -415,7 +422,8 @@ func newListView(p *page, site Site, ls *index.List) *listView {
 			sv.Title = l.T("list.section.untitled")
 		}
 		for _, c := range s.Citations {
-			cv := fullCiteView{Title: c.Title, Container: c.ContainerTitle, Authors: strings.Join(c.Authors, "; "), Publisher: c.Publisher, Note: c.Note}
+			cv := fullCiteView{ID: "c-" + c.ID, Title: c.Title, Container: c.ContainerTitle, Authors: strings.Join(c.Authors, "; "), Publisher: c.Publisher, Note: c.Note}
+			cv.Files, cv.Upload = citationFiles(p, ls, &c, site.Viewer)
 			if c.Year != 0 {
 				cv.Year = strconv.Itoa(c.Year)
 			}

@@ -58,6 +58,8 @@ func New() (*Renderer, error) {
 	tmpl, err := template.New("page").Funcs(template.FuncMap{
 		"join": strings.Join,
 		"inc":  func(n int) int { return n + 1 },
+		// listArgs passes a page and one of its lists to "listbody".
+		"listArgs": func(p *page, v *listView) listArgs { return listArgs{P: p, V: v} },
 	}).ParseFS(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
@@ -78,6 +80,11 @@ func New() (*Renderer, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+type listArgs struct {
+	P *page
+	V *listView
 }
 
 // NewAsset computes an asset's validators.
@@ -120,6 +127,8 @@ type Site struct {
 	Links []consortium.ExternalLink
 	// BrandCSS is the address of the institution's colours ("" for none).
 	BrandCSS string
+	// Viewer is the person signed in, per request; nil: anonymous.
+	Viewer *Viewer
 }
 
 // Form is the state of the search form, as read from the query string.
@@ -216,6 +225,13 @@ type page struct {
 	Lists     *listsView
 	List      *listView
 	NotFound  bool
+	Viewer    *viewerView
+	// Framed: the page is shown inside a learning platform's frame; its
+	// links open in a new window.
+	Framed   bool
+	Launch   *launchView
+	DeepLink *deepLinkView
+	Request  *requestView
 }
 
 // Base is the address of a site's gateway: / or /i/{institution}/.
@@ -240,6 +256,7 @@ func (r *Renderer) newPage(site Site, lang string, f Form) *page {
 		}
 	}
 	p.Title = p.SiteName
+	p.Viewer = newViewerView(p, site, site.Viewer)
 	p.HomeURL = Form{Lang: f.Lang}.URL(p.Base)
 	p.Footer = l.T("footer.about", site.Consortium)
 	for _, code := range r.Languages() {
