@@ -11,7 +11,7 @@ import (
 
 // generatorVersion changes whenever the generated output would change for
 // the same embedded data.
-const generatorVersion = "demo-3"
+const generatorVersion = "demo-4"
 
 // enteredOn is 008/00-05, the date the record was created: fixed, so the
 // output does not depend on the clock (goodbooks-10k was published in 2017).

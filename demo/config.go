@@ -20,7 +20,7 @@ type institution struct {
 var institutions = map[string]institution{
 	"north":   {`{language: fr, upload_max_mb: {student: 5}}`, "#1d4e89", 2000, 16},
 	"south":   {`{language: de}`, "#8a1538", 2500, 8},
-	"east":    {`{upload_max_mb: {instructor: 25}}`, "#2e6b30", 2000, 16},
+	"east":    {`{upload_max_mb: {instructor: 25}, files: {student_uploads: true}}`, "#2e6b30", 2000, 16},
 	"west":    {`{upload_max_mb: {student: 2}}`, "#b35900", 1500, 8},
 	"central": {`{}`, "#5b3f8c", 3000, 4},
 }
@@ -44,6 +44,7 @@ func configYAML(st *Stats) []byte {
       - {label: "Consortium news", url: "https://news.commonshelf.example.org/"}
     search: {timeout_ms: 3000, max_timeout_ms: 10000, page_size: 20}
     requests: {kinds: [loan, copy, purchase]}
+    files: {student_uploads: false, quota_mb: 2048}
   locked: []
 institutions:
 `)

@@ -565,6 +565,10 @@ func TestConsortiumYAML(t *testing.T) {
 				Requests struct {
 					Kinds []string `yaml:"kinds"`
 				} `yaml:"requests"`
+				Files struct {
+					StudentUploads bool `yaml:"student_uploads"`
+					QuotaMB        int  `yaml:"quota_mb"`
+				} `yaml:"files"`
 			} `yaml:"defaults"`
 			Locked []string `yaml:"locked"`
 		} `yaml:"consortium"`
