@@ -36,11 +36,15 @@ func (p principal) staff() bool {
 // (a wrong key is not silently replaced by a cookie), else the session
 // cookie. ok is false for an anonymous caller.
 func (s *Server) principal(ctx *fasthttp.RequestCtx) (p principal, ok bool) {
-	if bearer(ctx) != "" {
-		inst, role, ok := s.caller(ctx)
+	return s.principalOf(&ctx.Request.Header)
+}
+
+func (s *Server) principalOf(h *fasthttp.RequestHeader) (p principal, ok bool) {
+	if bearerOf(h) != "" {
+		inst, role, ok := s.callerOf(h)
 		return principal{Inst: inst, Role: role, Subject: role + " key", Via: "api"}, ok
 	}
-	if sess := s.session(ctx); sess != nil {
+	if sess := s.sessionOf(h); sess != nil {
 		return sessionPrincipal(sess), true
 	}
 	return principal{}, false
@@ -53,10 +57,14 @@ func sessionPrincipal(sess *lti.Session) principal {
 
 // session returns the LTI session of the request's cookie, or nil.
 func (s *Server) session(ctx *fasthttp.RequestCtx) *lti.Session {
+	return s.sessionOf(&ctx.Request.Header)
+}
+
+func (s *Server) sessionOf(h *fasthttp.RequestHeader) *lti.Session {
 	if s.sessions == nil {
 		return nil
 	}
-	id := ctx.Request.Header.Cookie(sessionCookie)
+	id := h.Cookie(sessionCookie)
 	if len(id) == 0 {
 		return nil
 	}

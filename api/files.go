@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -70,6 +71,29 @@ func (s *Server) filesEnabled(ctx *fasthttp.RequestCtx) bool {
 	return true
 }
 
+// continueUpload decides an "Expect: 100-continue" request before its body
+// is sent: an upload whose declared size already passes the caller's limit
+// is refused (417) so the client never sends it. Everything else continues;
+// its handler makes the real checks.
+func (s *Server) continueUpload(h *fasthttp.RequestHeader) bool {
+	rest, ok := strings.CutPrefix(string(h.RequestURI()), "/api/v1/lists/")
+	if !ok || string(h.Method()) != fasthttp.MethodPost {
+		return true
+	}
+	rest, _, _ = strings.Cut(rest, "?")
+	params, ok := fileRoute(rest)
+	if !ok || len(params) != 3 {
+		return true
+	}
+	p, signed := s.principalOf(h)
+	if !signed || p.Inst != params[0] {
+		return true // the handler answers 401/403
+	}
+	eff, _ := s.cfg.Effective(p.Inst)
+	cl := int64(h.ContentLength())
+	return cl < 0 || cl <= eff.UploadMaxBytes(p.Role)+multipartSlack
+}
+
 // uploadLimitMessage names the limit that applies, e.g. "10 MB for
 // students at North University".
 func (s *Server) uploadLimitMessage(inst, role string, mb int) string {
@@ -97,14 +121,14 @@ func (s *Server) handleUploadFile(ctx *fasthttp.RequestCtx, params []string) {
 	// (or an error page) rather than JSON.
 	asPage := string(ctx.QueryArgs().Peek("return")) == "page"
 	fail := func(e *apiError) {
-		// The rest of the body is not read: close the connection rather
-		// than drain it.
-		ctx.SetConnectionClose()
 		if asPage {
 			s.uploadProblemPage(ctx, inst, e)
-			return
+		} else {
+			writeError(ctx, e)
 		}
-		writeError(ctx, e)
+		// The rest of the body is not read: close the connection rather
+		// than drain it, after the client has had the answer.
+		closeAfterAnswer(ctx)
 	}
 	who, aerr := s.member(ctx, inst)
 	if aerr != nil {
@@ -233,6 +257,59 @@ func (s *Server) handleUploadFile(ctx *fasthttp.RequestCtx, params []string) {
 	ctx.Response.Header.Set("Location", fmt.Sprintf("/api/v1/lists/%s/%s/citations/%s/files/%s",
 		url.PathEscape(inst), url.PathEscape(listID), url.PathEscape(citation), f.ID))
 	writeJSON(ctx, fasthttp.StatusCreated, f)
+}
+
+// A refused upload's connection is held open for up to lingerTime after
+// the answer, reading and dropping at most lingerBytes of what the client
+// still sends.
+const (
+	lingerTime  = 500 * time.Millisecond
+	lingerBytes = 256 << 10
+	// answerTimeout bounds writing the answer to a refused upload.
+	answerTimeout = 10 * time.Second
+)
+
+// closeAfterAnswer sends the answer already in ctx.Response with
+// "Connection: close" and then closes the connection, call it last. Closing
+// at once, with the client still sending the body, makes the kernel answer
+// the arriving bytes with a reset that can destroy the answer before the
+// client reads it (on loopback about every other oversized upload got
+// "connection reset" instead of the 413). As net/http does, the
+// connection's sending side is shut after the answer and the connection is
+// held for a moment, reading (and dropping) a bounded amount, before it is
+// closed. fasthttp does not hijack a connection whose answer says
+// "Connection: close", so the answer is written here.
+func closeAfterAnswer(ctx *fasthttp.RequestCtx) {
+	ctx.SetConnectionClose()
+	h := &ctx.Response.Header
+	h.Set(fasthttp.HeaderDate, string(fasthttp.AppendHTTPDate(nil, time.Now())))
+	h.Set(fasthttp.HeaderServer, "commonshelf")
+	var answer bytes.Buffer
+	if _, err := ctx.Response.WriteTo(&answer); err != nil {
+		return // fasthttp writes the answer and closes the connection
+	}
+	conn := ctx.Conn()
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(func(c net.Conn) {
+		if err := c.SetWriteDeadline(time.Now().Add(answerTimeout)); err != nil {
+			return
+		}
+		if _, err := c.Write(answer.Bytes()); err != nil {
+			return
+		}
+		if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+		deadline := time.Now().Add(lingerTime)
+		if err := c.SetReadDeadline(deadline); err != nil {
+			return
+		}
+		if n, _ := io.CopyN(io.Discard, c, lingerBytes); n == lingerBytes {
+			// Still sending: let flow control stop the client while it
+			// reads the answer.
+			time.Sleep(time.Until(deadline))
+		}
+	})
 }
 
 // uploadProblemPage answers a failed upload from a gateway form with an

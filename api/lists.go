@@ -35,8 +35,10 @@ const listsWriteTimeout = 2 * time.Minute
 func (s *Server) SetLists(store *index.Store) { s.lists = store }
 
 // bearer returns the token of an "Authorization: Bearer …" header.
-func bearer(ctx *fasthttp.RequestCtx) string {
-	h := string(ctx.Request.Header.Peek("Authorization"))
+func bearer(ctx *fasthttp.RequestCtx) string { return bearerOf(&ctx.Request.Header) }
+
+func bearerOf(rh *fasthttp.RequestHeader) string {
+	h := string(rh.Peek("Authorization"))
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		return strings.TrimSpace(h[7:])
 	}
@@ -46,7 +48,11 @@ func bearer(ctx *fasthttp.RequestCtx) string {
 // caller identifies the institution and role an API key belongs to; ok is
 // false without a valid key.
 func (s *Server) caller(ctx *fasthttp.RequestCtx) (inst, role string, ok bool) {
-	token := bearer(ctx)
+	return s.callerOf(&ctx.Request.Header)
+}
+
+func (s *Server) callerOf(h *fasthttp.RequestHeader) (inst, role string, ok bool) {
+	token := bearerOf(h)
 	if token == "" {
 		return "", "", false
 	}

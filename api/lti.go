@@ -83,9 +83,18 @@ func (s *Server) ltiProblem(ctx *fasthttp.RequestCtx, step string, err error, at
 	lang := s.web.r.Negotiate("", string(ctx.Request.Header.Peek("Accept-Language")), "", s.cfg.Consortium.Defaults.Language)
 	r := s.web.r
 	s.writePage(ctx, fasthttp.StatusBadRequest, lang, func(b *bytes.Buffer) error {
-		return r.Problem(b, site, lang, web.Form{}, r.Localize(lang, "lti.error", msg, reqID))
+		return r.LTIProblem(b, site, lang, r.Localize(lang, "lti.error", msg, reqID))
 	})
-	ctx.Response.Header.Set("Cache-Control", "no-store")
+	// Logins and launches arrive in the platform's frame, where the
+	// gateway's frame-ancestors 'none' would hide the page behind the
+	// browser's own error. Which platform sent a rejected request is not
+	// known, so every registered platform may frame the page (it shows no
+	// session and has nothing to click that changes anything).
+	var frame []string
+	for _, p := range s.lti.Platforms() {
+		frame = append(frame, origins(p.Issuer, p.AuthURL)...)
+	}
+	framedPolicy(ctx, origins(frame...))
 }
 
 // handleLTILogin: GET|POST /lti/login — OIDC third-party login initiation:
@@ -212,7 +221,7 @@ func (s *Server) viewer(sess *lti.Session, framed bool) *web.Viewer {
 	staff := sess.Role == consortium.RoleInstructor || sess.Role == consortium.RoleAdmin
 	v := &web.Viewer{Name: sess.Name, Role: sess.Role, Institution: sess.Institution, CSRF: sess.CSRF, Staff: staff,
 		CanUpload: s.lists != nil && s.lists.FilesEnabled() && (staff || eff.StudentUploads())}
-	v.Course = strings.TrimSpace(sess.CourseCode + " " + strings.TrimPrefix(sess.ContextTitle, sess.CourseCode))
+	v.Course = strings.TrimSpace(sess.CourseCode + " " + strings.TrimSpace(strings.TrimPrefix(sess.ContextTitle, sess.CourseCode)))
 	if staff {
 		v.RequestKinds = s.cfg.RequestKinds(sess.Institution)
 		if lists, err := s.courseLists(sess); err == nil {
@@ -307,18 +316,19 @@ func (s *Server) handleLTISession(ctx *fasthttp.RequestCtx, _ []string) {
 	s.coursePage(ctx, sess, nil, "")
 }
 
-// formSession finds the session of a framed form: the cookie, or the
-// session field where the frame's cookie was not sent.
+// formSession finds the session of a framed form: the session field the
+// page put in it, else the cookie (the field is missing where the page was
+// not framed). The field comes first because the cookie belongs to the
+// browser's latest launch, which may be another course link opened since
+// the page was shown; the form's CSRF token is checked against the session
+// found either way.
 func (s *Server) formSession(ctx *fasthttp.RequestCtx, form url.Values) *lti.Session {
-	if sess := s.session(ctx); sess != nil {
-		return sess
-	}
 	if id := form.Get("session"); id != "" {
 		if sess, ok := s.sessions.Get(id); ok {
 			return sess
 		}
 	}
-	return nil
+	return s.session(ctx)
 }
 
 // deepLinkChooser renders the instructor's choice of list.

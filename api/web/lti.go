@@ -194,6 +194,17 @@ func yearString(y int) string {
 	return strconv.Itoa(y)
 }
 
+// LTIProblem writes the page of a rejected login, launch or form: the
+// search page with message (lti.error) under the heading of a failed course
+// link.
+func (r *Renderer) LTIProblem(w io.Writer, site Site, lang, message string) error {
+	p := r.newPage(site, lang, Form{})
+	p.Problem = message
+	p.ProblemHeading = p.L.T("lti.error.heading")
+	p.Title = p.ProblemHeading + " – " + p.SiteName
+	return r.execute(w, p)
+}
+
 // AutoPost writes a page that form-POSTs fields to action (the platform's
 // deep-linking return URL): submitted by the gateway script, or by the
 // person where scripts do not run.

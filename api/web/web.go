@@ -218,14 +218,16 @@ type page struct {
 	Tabs      []Link
 	Footer    string
 
-	Intro     string
-	Problem   string
-	Facets    *facetsView // beside the catalogue's or the lists' results
-	Catalogue *catalogueView
-	Lists     *listsView
-	List      *listView
-	NotFound  bool
-	Viewer    *viewerView
+	Intro   string
+	Problem string
+	// ProblemHeading replaces the problem box's generic heading.
+	ProblemHeading string
+	Facets         *facetsView // beside the catalogue's or the lists' results
+	Catalogue      *catalogueView
+	Lists          *listsView
+	List           *listView
+	NotFound       bool
+	Viewer         *viewerView
 	// Framed: the page is shown inside a learning platform's frame; its
 	// links open in a new window.
 	Framed   bool

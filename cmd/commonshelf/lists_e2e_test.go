@@ -260,15 +260,20 @@ institutions:
 	t.Logf("%d batches sent, %d lists acknowledged, %d present after kill -9 and restart, of %d sent", batches, len(acked), present, len(sent))
 }
 
-// TestServeChild is the child process of the kill test.
+// TestServeChild is the child process of startServer: serve, with its log
+// on stderr when COMMONSHELF_E2E_LOG is set.
 func TestServeChild(t *testing.T) {
 	args := os.Getenv("COMMONSHELF_E2E_CHILD")
 	if args == "" {
-		t.Skip("only run as a child of TestKill9DuringBulkImportLosesNoAcknowledgedList")
+		t.Skip("only run as a child of startServer")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, strings.Fields(args), os.Stdout, io.Discard))
+	var log io.Writer = io.Discard
+	if os.Getenv("COMMONSHELF_E2E_LOG") != "" {
+		log = os.Stderr
+	}
+	os.Exit(run(ctx, strings.Fields(args), os.Stdout, log))
 }
 
 func TestADemoListShowsOnItsWorkAndDeletingItLowersTheWork(t *testing.T) {

@@ -89,11 +89,29 @@ institutions:
 // startServer runs serve in a child process and returns it and its base URL.
 func startServer(t *testing.T, cfg, data string) (*exec.Cmd, string) {
 	t.Helper()
+	return startChild(t, cfg, data, io.Discard)
+}
+
+// startServerLogged is startServer keeping the child's log (its stderr).
+func startServerLogged(t *testing.T, cfg, data string) (*exec.Cmd, string, *syncBuffer) {
+	t.Helper()
+	log := &syncBuffer{}
+	cmd, base := startChild(t, cfg, data, log)
+	return cmd, base, log
+}
+
+// startChild runs serve in a child process (TestServeChild), its log going
+// to stderr (io.Discard: none).
+func startChild(t *testing.T, cfg, data string, stderr io.Writer) (*exec.Cmd, string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServeChild$")
 	cmd.Env = append(os.Environ(), "COMMONSHELF_E2E_CHILD=serve --config "+cfg+" --addr 127.0.0.1:0 --data-dir "+data,
 		"CS_TEST_NORTH_HOOK="+hookSecrets["north"], "CS_TEST_SOUTH_HOOK="+hookSecrets["south"])
+	if stderr != io.Discard {
+		cmd.Env = append(cmd.Env, "COMMONSHELF_E2E_LOG=1")
+	}
 	out, _ := cmd.StdoutPipe()
-	cmd.Stderr = io.Discard
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +126,25 @@ func startServer(t *testing.T, cfg, data string) (*exec.Cmd, string) {
 	cmd.Wait()
 	t.Fatal("child server did not start")
 	return nil, ""
+}
+
+// syncBuffer is a buffer that a child process writes to while the test
+// reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func stopServer(cmd *exec.Cmd) { syscall.Kill(cmd.Process.Pid, syscall.SIGTERM); cmd.Wait() }

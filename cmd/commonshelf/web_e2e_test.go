@@ -160,7 +160,7 @@ func TestGatewaySearchScopeFacetListAndLanguage(t *testing.T) {
 		chromedp.Click(chromedp.Search(`//nav[contains(@class,"tabs")]//a[contains(., "Resource lists")]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.listlink`)),
 		chromedp.Click(chromedp.CSS(`.listlink`)),
-		chromedp.WaitVisible(chromedp.ID(`list-h`)),
+		chromedp.WaitVisible(chromedp.CSS(`.listpage h2`)),
 	)
 	sections := texts(t, ctx, `[...document.querySelectorAll(".listpage .section h3")].map(e => e.textContent)`)
 	if len(sections) == 0 {
