@@ -51,7 +51,7 @@ BENCH_SCALE ?= 1
 bench: build
 	$(GO) build -o bin/commonshelf-bench ./cmd/commonshelf-bench
 	./bin/commonshelf-bench --server $(BIN) --scale $(BENCH_SCALE) --out bench/results
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 20m ./bench/ ./federate/ ./connectors/... ./index/files/
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 20m ./bench/ ./federate/ ./connectors/... ./index/files/ ./api/
 
 ## fuzz: a short run of every fuzz target (corpora live in testdata/fuzz)
 FUZZTIME ?= 30s
