@@ -251,7 +251,7 @@ func (s *Server) handleUploadFile(ctx *fasthttp.RequestCtx, params []string) {
 		return
 	}
 	if asPage {
-		ctx.Redirect("/lists/"+url.PathEscape(inst)+"/"+url.PathEscape(listID)+"#c-"+url.PathEscape(citation), fasthttp.StatusSeeOther)
+		ctx.Redirect("/lists/"+url.PathEscape(inst)+"/"+url.PathEscape(listID)+langQuery(string(args.Peek("lang")))+"#c-"+url.PathEscape(citation), fasthttp.StatusSeeOther)
 		return
 	}
 	ctx.Response.Header.Set("Location", fmt.Sprintf("/api/v1/lists/%s/%s/citations/%s/files/%s",

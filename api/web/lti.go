@@ -103,8 +103,12 @@ func citationFiles(p *page, ls *index.List, c *index.Citation, v *Viewer) ([]fil
 	if v == nil || !v.CanUpload || v.Institution != ls.Institution {
 		return out, nil
 	}
-	up := &uploadView{Action: strings.TrimSuffix(fileURL(ls.Institution, ls.ID, c.ID, "x"), "/x") + "?return=page",
-		CSRF: v.CSRF, Label: p.L.T("upload.label", c.Title), Staff: v.Staff}
+	// The upload comes back to the page, in the page's language.
+	action := strings.TrimSuffix(fileURL(ls.Institution, ls.ID, c.ID, "x"), "/x") + "?return=page"
+	if p.Form.Lang != "" {
+		action += "&lang=" + url.QueryEscape(p.Form.Lang)
+	}
+	up := &uploadView{Action: action, CSRF: v.CSRF, Label: p.L.T("upload.label", c.Title), Staff: v.Staff}
 	if v.Staff {
 		for _, st := range index.CopyrightStatuses {
 			up.Statuses = append(up.Statuses, Option{Value: st, Label: p.L.T("copyright." + st), Selected: st == index.CopyrightPending})
@@ -125,16 +129,26 @@ type launchView struct {
 
 // Launch writes the page a learning-platform launch lands on: the course's
 // published lists (an instructor also sees drafts), or a line saying there
-// is none with the search.
+// is none with the search. newWindow is the new-window link of a page shown
+// in the platform's frame; "" for the page in a window of its own, whose
+// links stay in that window.
 func (r *Renderer) Launch(w io.Writer, site Site, lang string, course string, lists []*index.List, newWindow string) error {
 	p := r.newPage(site, lang, Form{Tab: TabLists})
-	p.Framed = true
+	p.Framed = newWindow != ""
 	lv := &launchView{Heading: p.L.T("launch.heading", course), NewWindow: newWindow, SearchURL: Form{Tab: TabLists}.URL(p.Base)}
 	if course == "" {
 		lv.Heading = p.L.T("launch.heading.nocourse")
 	}
 	for _, l := range lists {
-		lv.Lists = append(lv.Lists, newListView(p, site, l))
+		v := newListView(p, site, l)
+		// The citations' anchors are the list page's; lists shown together
+		// may repeat a citation id.
+		for i := range v.Sections {
+			for j := range v.Sections[i].Citations {
+				v.Sections[i].Citations[j].ID = ""
+			}
+		}
+		lv.Lists = append(lv.Lists, v)
 	}
 	if len(lists) == 0 {
 		lv.None = p.L.T("launch.none", course)

@@ -387,6 +387,8 @@ type sectionView struct {
 }
 
 type fullCiteView struct {
+	// ID is the citation's anchor on the list page ("c-" and its id: the
+	// gateway's forms come back to #c-{id}); "" where there is none.
 	ID, Title, Container, Authors, Year, Publisher, Importance, Note, FindURL, FindLabel, URL string
 	Files                                                                                     []fileView
 	Upload                                                                                    *uploadView
