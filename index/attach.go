@@ -50,6 +50,9 @@ type Uploader struct {
 	// Subject is the person's stable id at the platform (LTI sub), or the
 	// API key's role for uploads through the API.
 	Subject string `json:"subject,omitempty"`
+	// Issuer is the learning platform the person signed in through (LTI
+	// iss); Subject is unique only within it.
+	Issuer string `json:"issuer,omitempty"`
 	// Via is "lti" (a signed-in browser) or "api" (an API key).
 	Via string `json:"via"`
 }
@@ -73,7 +76,12 @@ var (
 	ErrNoCitation = errors.New("no such list or citation")
 	// ErrNoFile: the attachment does not exist.
 	ErrNoFile = errors.New("no such file")
+	// ErrTooManyFiles: the citation already holds MaxFilesPerCitation files.
+	ErrTooManyFiles = fmt.Errorf("a citation holds at most %d files", MaxFilesPerCitation)
 )
+
+// MaxFilesPerCitation caps the files attached to one citation.
+const MaxFilesPerCitation = 20
 
 // QuotaError says an attachment would take an institution past its storage
 // quota.
@@ -254,18 +262,28 @@ func (s *Store) Attach(ctx context.Context, institution, listID, citation string
 		return File{}, ErrNoCitation
 	}
 	s.gate.mu.RLock()
-	defer s.gate.mu.RUnlock()
+	f, unused, err := s.attachGated(ctx, institution, key, citation, f, content, max, quota)
+	s.gate.mu.RUnlock()
+	// Outside the gate: content this upload stored without attaching it,
+	// and content others released while it ran, can go now.
+	s.releaseUnused(unused...)
+	return f, err
+}
+
+// attachGated is Attach's work while holding the gate for reading; unused
+// is content it stored but did not attach.
+func (s *Store) attachGated(ctx context.Context, institution, key, citation string, f File, content io.Reader, max, quota int64) (File, []string, error) {
 	blob, err := s.opts.Files.Put(ctx, content, f.Name, max)
 	if err != nil {
-		return File{}, err
+		return File{}, nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		s.releaseUnused(blob.SHA256)
-		return File{}, fmt.Errorf("attach to %s: %w", key, err)
+		return File{}, []string{blob.SHA256}, fmt.Errorf("attach to %s: %w", key, err)
 	}
 	f.ID, f.SHA256, f.Size, f.Type = newFileID(), blob.SHA256, blob.Size, blob.Type
 	f.Uploaded = time.Now().UTC().Format(time.RFC3339)
 	s.writeMu.Lock()
+	var existing *File
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketLists).Get([]byte(key))
 		if v == nil {
@@ -277,6 +295,25 @@ func (s *Store) Attach(ctx context.Context, institution, listID, citation string
 		}
 		if !citationIDs(l)[citation] {
 			return ErrNoCitation
+		}
+		// The same content on the same citation is the same file; a
+		// citation holds at most MaxFilesPerCitation.
+		prefix := []byte(key + "\x00" + citation + "\x00")
+		n := 0
+		c := tx.Bucket(bucketAttachments).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var other File
+			if err := json.Unmarshal(v, &other); err != nil {
+				return fmt.Errorf("attachment %q: %w", k, err)
+			}
+			if other.SHA256 == blob.SHA256 {
+				existing = &other
+				return nil
+			}
+			n++
+		}
+		if n >= MaxFilesPerCitation {
+			return ErrTooManyFiles
 		}
 		if getUint(tx.Bucket(bucketInstBlobs), []byte(institution+"\x00"+blob.SHA256)) == 0 {
 			used := int64(getUint(tx.Bucket(bucketInstUsage), []byte(institution)))
@@ -294,18 +331,16 @@ func (s *Store) Attach(ctx context.Context, institution, listID, citation string
 		return addRef(tx, institution, blob.SHA256, blob.Size)
 	})
 	s.writeMu.Unlock()
-	if err != nil {
-		s.releaseUnused(blob.SHA256)
-		if errors.Is(err, ErrNoCitation) {
-			return File{}, err
-		}
-		var qe *QuotaError
-		if errors.As(err, &qe) {
-			return File{}, err
-		}
-		return File{}, fmt.Errorf("attach to %s citation %s: %w", key, citation, err)
+	var qe *QuotaError
+	switch {
+	case err == nil && existing != nil:
+		return *existing, nil, nil
+	case err == nil:
+		return f, nil, nil
+	case errors.Is(err, ErrNoCitation), errors.Is(err, ErrTooManyFiles), errors.As(err, &qe):
+		return File{}, []string{blob.SHA256}, err
 	}
-	return f, nil
+	return File{}, []string{blob.SHA256}, fmt.Errorf("attach to %s citation %s: %w", key, citation, err)
 }
 
 // hasCitation reports whether the list key has the citation.
@@ -452,9 +487,9 @@ func (s *Store) OpenFile(f File) (files.Content, error) {
 }
 
 // releaseUnused queues content that may have no attachment left and removes
-// what it can now.
+// what it can now (with no shas: retries what is queued).
 func (s *Store) releaseUnused(shas ...string) {
-	if s.opts.Files == nil || len(shas) == 0 {
+	if s.opts.Files == nil {
 		return
 	}
 	s.gate.pending.Lock()
@@ -464,8 +499,11 @@ func (s *Store) releaseUnused(shas ...string) {
 	for _, sha := range shas {
 		s.gate.queue[sha] = true
 	}
+	empty := len(s.gate.queue) == 0
 	s.gate.pending.Unlock()
-	s.removeUnused()
+	if !empty {
+		s.removeUnused()
+	}
 }
 
 // removeUnused removes queued content that no attachment uses, when no

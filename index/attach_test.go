@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -111,7 +112,7 @@ func TestAttachedFilesAreCountedOnceAndGoWithTheirLastCitation(t *testing.T) {
 }
 
 func TestAttachRefusesWhatCannotBeAttached(t *testing.T) {
-	s, _, _ := openWithFiles(t)
+	s, _, dir := openWithFiles(t)
 	mustPut(t, s, validList("north", "a"))
 	for _, tc := range []struct {
 		title, list, citation string
@@ -136,6 +137,78 @@ func TestAttachRefusesWhatCannotBeAttached(t *testing.T) {
 	}
 	if used, _ := s.FileUsage("north"); used != 0 {
 		t.Errorf("refused attachments use %d bytes", used)
+	}
+	if n := storedBlobs(t, dir); n != 0 {
+		t.Errorf("refused attachments left %d files of content on disk", n)
+	}
+}
+
+// storedBlobs counts the content files under dir/files.
+func storedBlobs(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(filepath.Join(dir, "files", "sha256"), func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestTheSameFileTwiceOnACitationIsOneFileAndACitationHoldsAFewOnly(t *testing.T) {
+	s, _, dir := openWithFiles(t)
+	mustPut(t, s, validList("north", "a"))
+	f1 := attach(t, s, "north", "a", "c1", pdf("same"), 1<<30)
+	f2 := attach(t, s, "north", "a", "c1", pdf("same"), 1<<30)
+	if f2.ID != f1.ID {
+		t.Fatalf("the same content twice on one citation made two files: %s, %s", f1.ID, f2.ID)
+	}
+	for i := 1; i < MaxFilesPerCitation; i++ {
+		attach(t, s, "north", "a", "c1", pdf(fmt.Sprint("file ", i)), 1<<30)
+	}
+	_, err := s.Attach(context.Background(), "north", "a", "c1", File{Name: "x.pdf"}, bytes.NewReader(pdf("one too many")), 1<<20, 1<<30)
+	if !errors.Is(err, ErrTooManyFiles) {
+		t.Fatalf("file %d: %v, want ErrTooManyFiles", MaxFilesPerCitation+1, err)
+	}
+	if n := storedBlobs(t, dir); n != MaxFilesPerCitation {
+		t.Errorf("%d files of content on disk, want %d", n, MaxFilesPerCitation)
+	}
+}
+
+// Content released while an upload is in flight is removed once it ends.
+func TestContentReleasedDuringAnUploadIsRemovedWhenItEnds(t *testing.T) {
+	s, blobs, _ := openWithFiles(t)
+	mustPut(t, s, validList("north", "a"))
+	old := attach(t, s, "north", "a", "c1", pdf("old"), 1<<30)
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Attach(context.Background(), "north", "a", "c1", File{Name: "new.pdf"}, pr, 1<<20, 1<<30)
+		done <- err
+	}()
+	if _, err := pw.Write(pdf("new")[:5]); err != nil { // the upload is now streaming, holding the gate
+		t.Fatal(err)
+	}
+	if err := s.Detach("north", "a", "c1", old.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !blobExists(t, blobs, old.SHA256) {
+		t.Fatal("content was removed while an upload held the gate")
+	}
+	pw.Write(pdf("new")[5:])
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if blobExists(t, blobs, old.SHA256) {
+		t.Error("content released during the upload is still stored after it ended")
 	}
 }
 
