@@ -238,7 +238,7 @@ func (s *Server) handleAddToList(ctx *fasthttp.RequestCtx, _ []string) {
 		problem(fasthttp.StatusServiceUnavailable, s.web.r.Localize(p.lang, "error.unavailable"))
 		return
 	}
-	if !found {
+	if !found || !sessionPrincipal(sess).manages(l) {
 		problem(fasthttp.StatusNotFound, s.web.r.Localize(p.lang, "error.list.notfound"))
 		return
 	}

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/commonshelf/commonshelf/consortium"
 	"github.com/commonshelf/commonshelf/federate"
 	"github.com/commonshelf/commonshelf/index"
+	"github.com/commonshelf/commonshelf/index/files"
 	"github.com/commonshelf/commonshelf/lti"
 	"github.com/commonshelf/commonshelf/requests"
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,7 +62,12 @@ func startActionsServer(t *testing.T) *actionsServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lists, err := index.Open(logger, t.TempDir())
+	dir := t.TempDir()
+	blobs, err := files.OpenDisk(filepath.Join(dir, "files"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists, err := index.OpenWithOptions(logger, filepath.Join(dir, "lists"), index.Options{Files: blobs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +76,12 @@ func startActionsServer(t *testing.T) *actionsServer {
 		Course:   index.Course{Code: "CHEM 101", Name: "General Chemistry"},
 		Sections: []index.Section{{Title: "Week 1", Citations: []index.Citation{{ID: "c1", Type: index.TypeBook, Title: "Chemical Principles"}}}}}
 	if _, err := lists.Put(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	other := &index.List{Institution: "north", ID: "hist210", Name: "History draft", Status: index.StatusDraft, Visibility: index.VisibilityPublic,
+		Course:   index.Course{Code: "HIST 210", Name: "Modern History"},
+		Sections: []index.Section{{Title: "Week 1", Citations: []index.Citation{{ID: "h1", Type: index.TypeBook, Title: "The Age of Revolution"}}}}}
+	if _, err := lists.Put(context.Background(), other); err != nil {
 		t.Fatal(err)
 	}
 	reqs, err := requests.OpenBolt(t.TempDir())
@@ -246,6 +260,67 @@ func TestSignedInStaffRequestAndAddToAListFromAResult(t *testing.T) {
 		resp, page := as.fetch(t, "GET", "/requests/new", inst, nil)
 		if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(page, "POST") {
 			t.Fatalf("%d %s Allow %q", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Allow"))
+		}
+	})
+}
+
+// An instructor signed in from one course manages that course's lists only:
+// another course's draft, its files and its citations are not theirs.
+func TestAnInstructorManagesOnlyTheirCourseLists(t *testing.T) {
+	as := startActionsServer(t)
+	chem := as.session(lti.RoleInstructor) // CHEM 101
+	hist := as.sessions.Create(&lti.Launch{Platform: &lti.Platform{Name: "North Moodle", Issuer: "https://lms.north.example", Institution: "north"},
+		Subject: "u-hist", Name: "Hal Historian", Role: lti.RoleInstructor, CourseCode: "HIST 210"})
+	pdf := []byte("%PDF-1.7\nscan of chapter 1\n%%EOF\n")
+	upload := func(sess *lti.Session, list, citation string) (int, string) {
+		req, _ := http.NewRequest("POST", as.base+"/api/v1/lists/north/"+list+"/citations/"+citation+"/files?filename=ch1.pdf", bytes.NewReader(pdf))
+		req.Header.Set("Content-Type", "application/pdf")
+		req.Header.Set("X-CSRF-Token", sess.CSRF)
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: sess.ID})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := upload(hist, "hist210", "h1"); code != 201 {
+		t.Fatalf("the history instructor's upload to their own draft: %d %s", code, body)
+	}
+	for _, tc := range []struct {
+		title, method, path string
+		sess                *lti.Session
+		want                int
+	}{
+		{"the history instructor sees their course's draft", "GET", "/api/v1/lists/north/hist210", hist, 200},
+		{"the chemistry instructor does not see it", "GET", "/api/v1/lists/north/hist210", chem, 404},
+		{"nor its page", "GET", "/lists/north/hist210", chem, 404},
+	} {
+		t.Run(tc.title, func(t *testing.T) {
+			resp, _ := as.fetch(t, tc.method, tc.path, tc.sess, nil)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("%s %s: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
+			}
+		})
+	}
+	t.Run("the chemistry instructor may not attach files to the history list", func(t *testing.T) {
+		if code, body := upload(chem, "hist210", "h1"); code != 404 {
+			t.Fatalf("%d %s", code, body)
+		}
+	})
+	t.Run("nor add a result to it", func(t *testing.T) {
+		_, page := as.fetch(t, "GET", "/i/north/?q=dune", chem, nil)
+		if strings.Contains(page, `value="hist210"`) {
+			t.Error("the chemistry instructor is offered the history list")
+		}
+		add := strings.ReplaceAll(formAction.FindAllStringSubmatch(page, -1)[2][1], "&amp;", "&")
+		resp, _ := as.fetch(t, "POST", add, chem, url.Values{"csrf": {chem.CSRF}, "list": {"hist210"}})
+		if resp.StatusCode != 404 {
+			t.Fatalf("adding to another course's list: %d", resp.StatusCode)
+		}
+		if l, _, _ := as.lists.Get("north", "hist210"); len(l.Sections[0].Citations) != 1 {
+			t.Error("the history list changed")
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/commonshelf/commonshelf/consortium"
+	"github.com/commonshelf/commonshelf/index"
 	"github.com/commonshelf/commonshelf/lti"
 	"github.com/valyala/fasthttp"
 )
@@ -21,15 +22,61 @@ type principal struct {
 	Role string
 	// Name and Subject are the person's name and platform id (LTI only).
 	Name, Subject string
+	// Issuer is the learning platform the person signed in through (LTI
+	// only).
+	Issuer string
 	// Via is "api" or "lti".
 	Via     string
 	session *lti.Session
 }
 
-// staff reports whether the principal may manage its institution's lists
-// and files (admin or instructor).
+// staff reports whether the principal has a staff role (admin or
+// instructor); what it may manage is decided per list by manages.
 func (p principal) staff() bool {
 	return p.Role == consortium.RoleAdmin || p.Role == consortium.RoleInstructor
+}
+
+// manages reports whether the principal may manage list l — see its drafts
+// and every file, attach files as staff, change copyright, add citations:
+// an admin or instructor API key of the list's institution (the
+// institution's own systems), or a person signed in as an instructor of the
+// list's course (its course code, or the list the course link was set up
+// with). Being an instructor in one course gives nothing over another
+// course's lists.
+func (p principal) manages(l *index.List) bool {
+	if !p.staff() || p.Inst != l.Institution {
+		return false
+	}
+	if p.Via != "lti" {
+		return true
+	}
+	sess := p.session
+	if sess.Launch != nil && sess.Launch.Custom["list"] == l.ID {
+		return true
+	}
+	return sess.CourseCode != "" && index.SameCourseCode(l.Course.Code, sess.CourseCode)
+}
+
+// seesList reports whether the principal (signed or not) may see list l:
+// a published public list anyone; a published list of the institution its
+// members; a draft only those who manage it.
+func seesList(p principal, signed bool, l *index.List) bool {
+	switch {
+	case l.Status == index.StatusPublished && l.Visibility == index.VisibilityPublic:
+		return true
+	case !signed || p.Inst != l.Institution:
+		return false
+	case l.Status == index.StatusPublished:
+		return true
+	}
+	return p.manages(l)
+}
+
+// uploaded reports whether the principal is the person who uploaded f
+// (signed in through the same platform as the same, identified, person).
+func (p principal) uploaded(f index.File) bool {
+	return p.Via == "lti" && f.Uploader.Via == "lti" && p.Subject != "" &&
+		p.Subject == f.Uploader.Subject && p.Issuer == f.Uploader.Issuer
 }
 
 // principal identifies the caller: an API key when the request carries one
@@ -52,7 +99,11 @@ func (s *Server) principalOf(h *fasthttp.RequestHeader) (p principal, ok bool) {
 
 // sessionPrincipal is the person of an LTI session.
 func sessionPrincipal(sess *lti.Session) principal {
-	return principal{Inst: sess.Institution, Role: sess.Role, Name: sess.Name, Subject: sess.Subject, Via: "lti", session: sess}
+	p := principal{Inst: sess.Institution, Role: sess.Role, Name: sess.Name, Subject: sess.Subject, Via: "lti", session: sess}
+	if sess.Launch != nil {
+		p.Issuer = sess.Launch.Platform.Issuer
+	}
+	return p
 }
 
 // session returns the LTI session of the request's cookie, or nil.

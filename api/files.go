@@ -28,6 +28,8 @@ const (
 	CodeUnsupportedType = "unsupported_type"
 	CodeQuotaExceeded   = "quota_exceeded"
 	CodeUploadsDisabled = "uploads_disabled"
+	CodeTooManyFiles    = "too_many_files"
+	CodeUploadCut       = "upload_incomplete"
 )
 
 const (
@@ -135,16 +137,40 @@ func (s *Server) handleUploadFile(ctx *fasthttp.RequestCtx, params []string) {
 		fail(aerr)
 		return
 	}
-	eff, _ := s.cfg.Effective(inst)
-	if who.Role == consortium.RoleStudent && !eff.StudentUploads() {
-		fail(&apiError{Status: fasthttp.StatusForbidden, Code: CodeUploadsDisabled, Message: "students may not upload files at " + inst})
+	l, found, err := s.lists.Get(inst, listID)
+	if err != nil {
+		s.log.Error("upload file: read list", "institution", inst, "list", listID, "err", err)
+		fail(&apiError{Status: fasthttp.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the list could not be read; try again"})
 		return
 	}
-	mb := eff.UploadMaxMB(who.Role)
-	limit := eff.UploadMaxBytes(who.Role)
+	if !found || !seesList(who, true, l) {
+		fail(&apiError{Status: fasthttp.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf("%s has no list %q with a citation %q", inst, listID, citation)})
+		return
+	}
+	// Those who do not manage the list (students, and instructors of other
+	// courses) upload as students do.
+	role := who.Role
+	if !who.manages(l) {
+		role = consortium.RoleStudent
+	}
+	eff, _ := s.cfg.Effective(inst)
+	if role == consortium.RoleStudent && !eff.StudentUploads() {
+		msg := "students may not upload files at " + inst
+		if who.staff() {
+			msg = "you may attach files only to the lists of your own course"
+		}
+		fail(&apiError{Status: fasthttp.StatusForbidden, Code: CodeUploadsDisabled, Message: msg})
+		return
+	}
+	mb := eff.UploadMaxMB(role)
+	limit := eff.UploadMaxBytes(role)
+	if limit <= 0 { // an unknown role: no upload rather than no limit
+		fail(&apiError{Status: fasthttp.StatusForbidden, Code: CodeUploadsDisabled, Message: "this caller may not upload files"})
+		return
+	}
 	tooLarge := func(field string) *apiError {
 		return &apiError{Status: fasthttp.StatusRequestEntityTooLarge, Code: CodeTooLarge, Field: field,
-			Message: "the file is larger than the upload limit of " + s.uploadLimitMessage(inst, who.Role, mb)}
+			Message: "the file is larger than the upload limit of " + s.uploadLimitMessage(inst, role, mb)}
 	}
 	mediaType, mparams, _ := mime.ParseMediaType(string(ctx.Request.Header.ContentType()))
 	isMultipart := mediaType == "multipart/form-data"
@@ -156,6 +182,18 @@ func (s *Server) handleUploadFile(ctx *fasthttp.RequestCtx, params []string) {
 		fail(tooLarge("Content-Length"))
 		return
 	}
+	// The server's read timeout fits a request, not a large file from a
+	// slow connection: the upload gets its own.
+	if err := ctx.SetReadDeadline(time.Now().Add(uploadTimeout)); err != nil {
+		fail(&apiError{Status: fasthttp.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the upload could not be started; try again"})
+		return
+	}
+	// Before the file part a multipart body may carry only small fields;
+	// from it on, the file up to its limit.
+	body := &uploadBody{r: bodyReader(ctx), max: slack}
+	if !isMultipart {
+		body.max = limit
+	}
 	args := ctx.QueryArgs()
 	name, copyright, csrf := string(args.Peek("filename")), string(args.Peek("copyright")), ""
 	var content io.Reader
@@ -165,7 +203,7 @@ func (s *Server) handleUploadFile(ctx *fasthttp.RequestCtx, params []string) {
 			fail(badParam("Content-Type", "multipart/form-data needs a boundary parameter"))
 			return
 		}
-		mr := multipart.NewReader(bodyReader(ctx), boundary)
+		mr := multipart.NewReader(body, boundary)
 		for content == nil {
 			part, err := mr.NextPart()
 			if err == io.EOF {
@@ -173,11 +211,16 @@ func (s *Server) handleUploadFile(ctx *fasthttp.RequestCtx, params []string) {
 				return
 			}
 			if err != nil {
+				if errors.Is(err, files.ErrTooLarge) {
+					fail(badParam("file", "the form's fields before the file part pass %d KB", multipartSlack>>10))
+					return
+				}
 				fail(badParam("file", "the multipart body could not be read: %v", err))
 				return
 			}
 			if part.FileName() != "" || part.FormName() == "file" {
 				name, content = part.FileName(), part
+				body.max = body.n + limit + slack
 				break
 			}
 			v, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
@@ -202,14 +245,14 @@ func (s *Server) handleUploadFile(ctx *fasthttp.RequestCtx, params []string) {
 			fail(badParam("filename", "name the file: ?filename=notes.pdf or a Content-Disposition header, or send multipart/form-data"))
 			return
 		}
-		content = bodyReader(ctx)
+		content = body
 	}
 	if e := checkCSRF(ctx, who, csrf); e != nil {
 		fail(e)
 		return
 	}
 	switch {
-	case copyright == "" || who.Role == consortium.RoleStudent:
+	case copyright == "" || role == consortium.RoleStudent:
 		copyright = index.CopyrightPending // a student's upload waits for the library
 	case !slices.Contains(index.CopyrightStatuses, copyright):
 		fail(badParam("copyright", "%q is not a copyright status (expected one of %s)", copyright, strings.Join(index.CopyrightStatuses, ", ")))
@@ -220,7 +263,7 @@ func (s *Server) handleUploadFile(ctx *fasthttp.RequestCtx, params []string) {
 	br := bufio.NewReaderSize(content, files.SniffLen)
 	head, err := br.Peek(files.SniffLen)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
-		fail(badParam("file", "the upload could not be read: %v", err))
+		fail(s.uploadReadError(err, tooLarge))
 		return
 	}
 	if t := files.Detect(head, clean); !files.Allowed(t, eff.FileTypes()) {
@@ -230,13 +273,17 @@ func (s *Server) handleUploadFile(ctx *fasthttp.RequestCtx, params []string) {
 	}
 	actx, cancel := context.WithTimeout(context.Background(), uploadTimeout)
 	defer cancel()
-	f := index.File{Name: clean, Copyright: copyright, Uploader: index.Uploader{Role: who.Role, Name: who.Name, Subject: who.Subject, Via: who.Via}}
+	f := index.File{Name: clean, Copyright: copyright, Uploader: index.Uploader{Role: who.Role, Name: who.Name, Subject: who.Subject, Issuer: who.Issuer, Via: who.Via}}
 	f, err = s.lists.Attach(actx, inst, listID, citation, f, br, limit, eff.FileQuotaBytes())
 	var qe *index.QuotaError
+	var ce *clientBodyError
 	switch {
 	case err == nil:
-	case errors.Is(err, files.ErrTooLarge):
-		fail(tooLarge("file"))
+	case errors.Is(err, files.ErrTooLarge), errors.As(err, &ce):
+		fail(s.uploadReadError(err, tooLarge))
+		return
+	case errors.Is(err, index.ErrTooManyFiles):
+		fail(&apiError{Status: fasthttp.StatusConflict, Code: CodeTooManyFiles, Field: "file", Message: err.Error() + "; remove one first"})
 		return
 	case errors.Is(err, index.ErrNoCitation):
 		fail(&apiError{Status: fasthttp.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf("%s has no list %q with a citation %q", inst, listID, citation)})
@@ -323,6 +370,51 @@ func (s *Server) uploadProblemPage(ctx *fasthttp.RequestCtx, inst string, e *api
 	s.writePage(ctx, e.Status, p.lang, func(b *bytes.Buffer) error { return s.web.r.Problem(b, p.site, p.lang, p.form, e.Message) })
 }
 
+// uploadBody is an upload's body as it streams: it fails with a
+// files.TooLargeError once more than max bytes have been read (max grows
+// when a multipart body reaches its file part), and marks every error of
+// the client's connection as a *clientBodyError.
+type uploadBody struct {
+	r      io.Reader
+	n, max int64
+}
+
+func (b *uploadBody) Read(p []byte) (int, error) {
+	if b.n > b.max {
+		return 0, &files.TooLargeError{Limit: b.max}
+	}
+	if rest := b.max - b.n + 1; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.n > b.max {
+		return n, &files.TooLargeError{Limit: b.max}
+	}
+	if err != nil && err != io.EOF {
+		err = &clientBodyError{err}
+	}
+	return n, err
+}
+
+// clientBodyError is the client's connection failing (cut, timed out)
+// while it sends a body.
+type clientBodyError struct{ err error }
+
+func (e *clientBodyError) Error() string { return "reading the upload: " + e.err.Error() }
+func (e *clientBodyError) Unwrap() error { return e.err }
+
+// uploadReadError is the answer to an upload that could not be read to its
+// end: too large, or the client's connection failed.
+func (s *Server) uploadReadError(err error, tooLarge func(string) *apiError) *apiError {
+	if errors.Is(err, files.ErrTooLarge) {
+		return tooLarge("file")
+	}
+	s.log.Info("upload cut short by the client", "err", err)
+	return &apiError{Status: fasthttp.StatusBadRequest, Code: CodeUploadCut, Field: "file",
+		Message: "the upload ended before the whole file arrived (the connection was cut or too slow); nothing was stored, send it again"}
+}
+
 // humanBytes writes a size for people: "512 KB", "3.2 MB".
 func humanBytes(n int64) string {
 	switch {
@@ -336,22 +428,22 @@ func humanBytes(n int64) string {
 	return strconv.FormatInt(n, 10) + " bytes"
 }
 
-// visibleFile reports whether a principal may open a file: staff of the
-// owning institution every file, its students only cleared ones, nobody
-// else any.
-func visibleFile(p principal, ok bool, inst string, f index.File) bool {
-	if !ok || p.Inst != inst {
+// visibleFile reports whether a principal may open a file of list l:
+// those who manage the list every file, the person who uploaded it their
+// own, the institution's other members only cleared ones, nobody else any.
+func visibleFile(p principal, signed bool, l *index.List, f index.File) bool {
+	if !signed || p.Inst != l.Institution {
 		return false
 	}
-	return p.staff() || f.Copyright == index.CopyrightCleared
+	return p.manages(l) || p.uploaded(f) || f.Copyright == index.CopyrightCleared
 }
 
 // filterFiles keeps in l only the files the principal may open.
-func filterFiles(l *index.List, p principal, ok bool) {
+func filterFiles(l *index.List, p principal, signed bool) {
 	for i := range l.Sections {
 		for j := range l.Sections[i].Citations {
 			c := &l.Sections[i].Citations[j]
-			c.Files = slices.DeleteFunc(c.Files, func(f index.File) bool { return !visibleFile(p, ok, l.Institution, f) })
+			c.Files = slices.DeleteFunc(c.Files, func(f index.File) bool { return !visibleFile(p, signed, l, f) })
 			if len(c.Files) == 0 {
 				c.Files = nil
 			}
@@ -359,25 +451,36 @@ func filterFiles(l *index.List, p principal, ok bool) {
 	}
 }
 
-// lookupFile finds a file the caller may see; 404 otherwise (whether an
-// uncleared file exists is not told to students or outsiders).
-func (s *Server) lookupFile(ctx *fasthttp.RequestCtx, params []string) (index.File, principal, bool) {
+// lookupFile finds a file the caller may see, and its list; 404 otherwise
+// (whether an uncleared file, or a list the caller may not see, exists is
+// not told).
+func (s *Server) lookupFile(ctx *fasthttp.RequestCtx, params []string) (index.File, *index.List, principal, bool) {
 	inst, listID, citation, fileID := params[0], params[1], params[2], params[3]
-	p, ok := s.principal(ctx)
-	if !ok {
+	p, signed := s.principal(ctx)
+	if !signed {
 		writeError(ctx, unauthorized(ctx))
-		return index.File{}, p, false
+		return index.File{}, nil, p, false
+	}
+	notFound := &apiError{Status: fasthttp.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf("no file %q on citation %q of %s/%s that you may open", fileID, citation, inst, listID)}
+	l, found, err := s.lists.Get(inst, listID)
+	if err != nil {
+		s.writeStoreError(ctx, err)
+		return index.File{}, nil, p, false
+	}
+	if !found || !seesList(p, signed, l) {
+		writeError(ctx, notFound)
+		return index.File{}, nil, p, false
 	}
 	f, err := s.lists.File(inst, listID, citation, fileID)
 	if err != nil && !errors.Is(err, index.ErrNoFile) {
 		s.writeStoreError(ctx, err)
-		return index.File{}, p, false
+		return index.File{}, nil, p, false
 	}
-	if err != nil || !visibleFile(p, ok, inst, f) {
-		writeError(ctx, &apiError{Status: fasthttp.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf("no file %q on citation %q of %s/%s that you may open", fileID, citation, inst, listID)})
-		return index.File{}, p, false
+	if err != nil || !visibleFile(p, signed, l, f) {
+		writeError(ctx, notFound)
+		return index.File{}, nil, p, false
 	}
-	return f, p, true
+	return f, l, p, true
 }
 
 // handleGetFile: GET …/files/{file_id} — the content, with its detected
@@ -386,7 +489,7 @@ func (s *Server) handleGetFile(ctx *fasthttp.RequestCtx, params []string) {
 	if !s.filesEnabled(ctx) {
 		return
 	}
-	f, _, ok := s.lookupFile(ctx, params)
+	f, _, _, ok := s.lookupFile(ctx, params)
 	if !ok {
 		return
 	}
@@ -508,12 +611,12 @@ func (s *Server) handlePatchFile(ctx *fasthttp.RequestCtx, params []string) {
 	if !s.filesEnabled(ctx) {
 		return
 	}
-	f, p, ok := s.lookupFile(ctx, params)
+	f, l, p, ok := s.lookupFile(ctx, params)
 	if !ok {
 		return
 	}
-	if !p.staff() {
-		writeError(ctx, &apiError{Status: fasthttp.StatusForbidden, Code: CodeForbidden, Message: "only instructors and library staff may change a file's copyright status"})
+	if !p.manages(l) {
+		writeError(ctx, &apiError{Status: fasthttp.StatusForbidden, Code: CodeForbidden, Message: "only the course's instructors and library staff may change a file's copyright status"})
 		return
 	}
 	if e := checkCSRF(ctx, p, ""); e != nil {
@@ -546,13 +649,12 @@ func (s *Server) handleDeleteFile(ctx *fasthttp.RequestCtx, params []string) {
 	if !s.filesEnabled(ctx) {
 		return
 	}
-	f, p, ok := s.lookupFile(ctx, params)
+	f, l, p, ok := s.lookupFile(ctx, params)
 	if !ok {
 		return
 	}
-	uploader := p.Via == "lti" && f.Uploader.Via == "lti" && p.Subject == f.Uploader.Subject
-	if !p.staff() && !uploader {
-		writeError(ctx, &apiError{Status: fasthttp.StatusForbidden, Code: CodeForbidden, Message: "only instructors, library staff and the student who uploaded it may remove a file"})
+	if !p.manages(l) && !p.uploaded(f) {
+		writeError(ctx, &apiError{Status: fasthttp.StatusForbidden, Code: CodeForbidden, Message: "only the course's instructors, library staff and the person who uploaded it may remove a file"})
 		return
 	}
 	if e := checkCSRF(ctx, p, ""); e != nil {

@@ -194,6 +194,11 @@ func (s *Server) writePage(ctx *fasthttp.RequestCtx, status int, lang string, re
 		return
 	}
 	htmlHeaders(ctx, lang)
+	if len(ctx.Request.Header.Cookie(sessionCookie)) > 0 {
+		// A signed-in page names its viewer and carries their form token.
+		ctx.Response.Header.Set("Cache-Control", "private, no-store")
+		ctx.Response.Header.Set("Vary", "Accept-Language, Cookie")
+	}
 	ctx.SetStatusCode(status)
 	ctx.SetBody(buf.Bytes())
 }
@@ -247,6 +252,18 @@ func (s *Server) handleGateway(ctx *fasthttp.RequestCtx, params []string) {
 		s.log.Error("gateway search", "err", err)
 		problem(fasthttp.StatusServiceUnavailable, r.Localize(p.lang, "error.unavailable"))
 		return
+	}
+	if v := p.site.Viewer; v != nil && v.Staff {
+		// The lists an instructor may add a result to.
+		if sess := s.session(ctx); sess != nil {
+			if lists, err := s.courseLists(sess); err == nil {
+				for _, l := range lists {
+					if sessionPrincipal(sess).manages(l) {
+						v.Lists = append(v.Lists, web.Option{Value: l.ID, Label: l.Name})
+					}
+				}
+			}
+		}
 	}
 	s.writePage(ctx, fasthttp.StatusOK, p.lang, func(b *bytes.Buffer) error { return r.Catalogue(b, p.site, p.lang, p.form, resp) })
 }
@@ -418,8 +435,7 @@ func (s *Server) handleListPage(ctx *fasthttp.RequestCtx, params []string) {
 	if sess := s.session(ctx); sess != nil {
 		who, signed = sessionPrincipal(sess), true
 	}
-	if !found || ((l.Status != index.StatusPublished || l.Visibility != index.VisibilityPublic) &&
-		(!signed || who.Inst != inst || (l.Status != index.StatusPublished && !who.staff()))) {
+	if !found || !seesList(who, signed, l) {
 		s.notFoundPage(ctx, p, "error.list.notfound")
 		return
 	}

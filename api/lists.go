@@ -353,11 +353,9 @@ func (s *Server) handleGetList(ctx *fasthttp.RequestCtx, p []string) {
 		return
 	}
 	who, signed := s.principal(ctx)
-	if l.Status != index.StatusPublished || l.Visibility != index.VisibilityPublic {
-		if !signed || who.Inst != inst || (l.Status != index.StatusPublished && !who.staff()) {
-			writeError(ctx, notFound) // not 403: whether a private list exists is private too
-			return
-		}
+	if !seesList(who, signed, l) {
+		writeError(ctx, notFound) // not 403: whether a private list exists is private too
+		return
 	}
 	filterFiles(l, who, signed)
 	writeJSON(ctx, fasthttp.StatusOK, l)

@@ -3,6 +3,9 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -78,7 +81,9 @@ func (s *Server) ltiProblem(ctx *fasthttp.RequestCtx, step string, err error, at
 		code, msg = le.Code, le.Message
 	}
 	reqID := string(ctx.Response.Header.Peek("X-Request-Id"))
-	s.log.Warn("lti "+step+" rejected", append([]any{"code", code, "reason", msg, "request_id", reqID}, attrs...)...)
+	// err.Error() carries the cause (a JWKS fetch, a signature check) for
+	// the log; the page shows the message only.
+	s.log.Warn("lti "+step+" rejected", append([]any{"code", code, "reason", msg, "err", err.Error(), "request_id", reqID}, attrs...)...)
 	site := s.web.sites[""]
 	lang := s.web.r.Negotiate("", string(ctx.Request.Header.Peek("Accept-Language")), "", s.cfg.Consortium.Defaults.Language)
 	r := s.web.r
@@ -92,7 +97,7 @@ func (s *Server) ltiProblem(ctx *fasthttp.RequestCtx, step string, err error, at
 	// session and has nothing to click that changes anything).
 	var frame []string
 	for _, p := range s.lti.Platforms() {
-		frame = append(frame, origins(p.Issuer, p.AuthURL)...)
+		frame = append(frame, platformOrigins(p)...)
 	}
 	framedPolicy(ctx, origins(frame...))
 }
@@ -113,9 +118,61 @@ func (s *Server) handleLTILogin(ctx *fasthttp.RequestCtx, _ []string) {
 		s.ltiProblem(ctx, "login", err, "iss", form.Get("iss"))
 		return
 	}
+	if u, err := url.Parse(redirect); err == nil {
+		setStateCookie(ctx, u.Query().Get("state"))
+	}
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	ctx.Response.Header.Set("Location", redirect)
 	ctx.SetStatusCode(fasthttp.StatusFound)
+}
+
+// The browser that starts a login keeps a cookie naming its state, so that
+// the launch can be bound to it: a launch whose state cookie the browser
+// sends is this browser's own. Where the platform's frame gets no cookies,
+// the launch still works, but sets no session cookie either — so a launch
+// forged into someone else's browser (login CSRF) cannot plant a session
+// there.
+const stateCookiePrefix = "commonshelf_lti_"
+
+// stateCookieName is the cookie of one pending login (several course links
+// on one page may log in at once).
+func stateCookieName(state string) string {
+	sum := sha256.Sum256([]byte("commonshelf lti state\x00" + state))
+	return stateCookiePrefix + hex.EncodeToString(sum[:8])
+}
+
+func setStateCookie(ctx *fasthttp.RequestCtx, state string) {
+	if state == "" {
+		return
+	}
+	c := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(c)
+	c.SetKey(stateCookieName(state))
+	sum := sha256.Sum256([]byte(state))
+	c.SetValue(hex.EncodeToString(sum[:]))
+	c.SetPath("/lti/")
+	c.SetHTTPOnly(true)
+	c.SetSecure(true)
+	c.SetSameSite(fasthttp.CookieSameSiteNoneMode)
+	c.SetMaxAge(int(stateCookieTTL / time.Second))
+	ctx.Response.Header.SetCookie(c)
+}
+
+// stateCookieTTL matches the tool's pending-login lifetime.
+const stateCookieTTL = lti.DefaultStateTTL
+
+// stateBound reports whether the browser sent the state cookie of its own
+// login; either way the cookie is cleared.
+func stateBound(ctx *fasthttp.RequestCtx, state string) bool {
+	if state == "" {
+		return false
+	}
+	name := stateCookieName(state)
+	got := ctx.Request.Header.Cookie(name)
+	ctx.Response.Header.DelClientCookie(name)
+	sum := sha256.Sum256([]byte(state))
+	want := hex.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare(got, []byte(want)) == 1
 }
 
 // setSessionCookie sets the session cookie: SameSite=None inside the
@@ -136,6 +193,12 @@ func setSessionCookie(ctx *fasthttp.RequestCtx, sess *lti.Session, framed bool) 
 		c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
 	}
 	ctx.Response.Header.SetCookie(c)
+}
+
+// platformOrigins are the origins that may frame a platform's launches:
+// its issuer's, its authorization endpoint's and those it lists.
+func platformOrigins(p *lti.Platform) []string {
+	return origins(append([]string{p.Issuer, p.AuthURL}, p.FrameOrigins...)...)
 }
 
 // origins returns the scheme://host of URLs, without duplicates.
@@ -184,6 +247,7 @@ func (s *Server) handleLTILaunch(ctx *fasthttp.RequestCtx, _ []string) {
 		s.ltiProblem(ctx, "launch", &lti.Error{Code: lti.CodeRequest, Message: fmt.Sprintf("The learning platform answered %q: %s", e, form.Get("error_description"))})
 		return
 	}
+	bound := stateBound(ctx, form.Get("state"))
 	lctx, cancel := context.WithTimeout(context.Background(), ltiLaunchTimeout)
 	defer cancel()
 	launch, err := s.lti.Launch(lctx, form.Get("id_token"), form.Get("state"))
@@ -200,11 +264,20 @@ func (s *Server) handleLTILaunch(ctx *fasthttp.RequestCtx, _ []string) {
 			"platform", launch.Platform.Name, "sub", launch.Subject)
 		return
 	}
+	// A session keeps what the pages need of the launch: its custom
+	// parameters only the chosen list's.
+	custom := launch.Custom
+	launch.Custom = nil
+	if id, ok := custom["list"]; ok {
+		launch.Custom = map[string]string{"list": id}
+	}
 	sess := s.sessions.Create(launch)
 	s.log.Info("lti launch", "platform", launch.Platform.Name, "institution", sess.Institution, "role", sess.Role,
-		"message_type", launch.MessageType, "course", sess.CourseCode, "sub", sess.Subject)
-	setSessionCookie(ctx, sess, true)
-	frame := origins(launch.Platform.Issuer, launch.Platform.AuthURL, launch.ReturnURL)
+		"message_type", launch.MessageType, "course", sess.CourseCode, "sub", sess.Subject, "browser_bound", bound)
+	if bound {
+		setSessionCookie(ctx, sess, true)
+	}
+	frame := origins(append(platformOrigins(launch.Platform), launch.ReturnURL)...)
 	if launch.DeepLinking != nil {
 		s.deepLinkChooser(ctx, sess, frame)
 		return
@@ -220,15 +293,10 @@ func (s *Server) viewer(sess *lti.Session, framed bool) *web.Viewer {
 	eff, _ := s.cfg.Effective(sess.Institution)
 	staff := sess.Role == consortium.RoleInstructor || sess.Role == consortium.RoleAdmin
 	v := &web.Viewer{Name: sess.Name, Role: sess.Role, Institution: sess.Institution, CSRF: sess.CSRF, Staff: staff,
-		CanUpload: s.lists != nil && s.lists.FilesEnabled() && (staff || eff.StudentUploads())}
+		Files: s.lists != nil && s.lists.FilesEnabled(), StudentUploads: eff.StudentUploads(), Manages: sessionPrincipal(sess).manages}
 	v.Course = strings.TrimSpace(sess.CourseCode + " " + strings.TrimSpace(strings.TrimPrefix(sess.ContextTitle, sess.CourseCode)))
 	if staff {
 		v.RequestKinds = s.cfg.RequestKinds(sess.Institution)
-		if lists, err := s.courseLists(sess); err == nil {
-			for _, l := range lists {
-				v.Lists = append(v.Lists, web.Option{Value: l.ID, Label: l.Name})
-			}
-		}
 	}
 	if framed {
 		v.Session = sess.ID
@@ -270,7 +338,7 @@ func (s *Server) courseLists(sess *lti.Session) ([]*index.List, error) {
 			continue
 		case chosen == "" && (sess.CourseCode == "" || !index.SameCourseCode(l.Course.Code, sess.CourseCode)):
 			continue
-		case l.Status != index.StatusPublished && !p.staff():
+		case !seesList(p, true, l):
 			continue
 		}
 		filterFiles(l, p, true)
@@ -412,7 +480,7 @@ func (s *Server) handleLTIDeepLink(ctx *fasthttp.RequestCtx, _ []string) {
 	s.writePage(ctx, fasthttp.StatusOK, lang, func(b *bytes.Buffer) error {
 		return r.AutoPost(b, lang, returnURL, []web.Option{{Label: "JWT", Value: token}})
 	})
-	framedPolicy(ctx, origins(sess.Launch.Platform.Issuer, sess.Launch.Platform.AuthURL, returnURL), returnURL)
+	framedPolicy(ctx, origins(append(platformOrigins(sess.Launch.Platform), returnURL)...), returnURL)
 }
 
 // handleJWKS: GET /.well-known/jwks.json — the public keys platforms check

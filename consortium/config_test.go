@@ -473,7 +473,7 @@ institutions:
            auth_url: 'https://moodle.north.example.org/mod/lti/auth.php', jwks_url: 'https://moodle.north.example.org/mod/lti/certs.php'}
         - {issuer: 'https://canvas.instructure.com', client_id: '10000000000001', deployment_ids: ['7:abc'],
            auth_url: 'https://sso.canvaslms.com/api/lti/authorize_redirect', jwks_url: 'https://sso.canvaslms.com/api/lti/security/jwks',
-           course_claim: context.title}
+           course_claim: context.title, frame_origins: ['https://north.instructure.com/']}
   - {id: south, name: S}
 `), "c.yaml", "")
 	if err != nil {
@@ -489,7 +489,7 @@ institutions:
 	if p := ps[0]; p.Institution != "north" || p.Name != "North Moodle" || p.CourseClaim != "custom.lis_course_code" || !slices.Equal(p.DeploymentIDs, []string{"1", "2"}) {
 		t.Errorf("first platform %+v", p)
 	}
-	if p := ps[1]; p.Name != "https://canvas.instructure.com" || p.CourseClaim != "context.title" {
+	if p := ps[1]; p.Name != "https://canvas.instructure.com" || p.CourseClaim != "context.title" || !slices.Equal(p.FrameOrigins, []string{"https://north.instructure.com"}) {
 		t.Errorf("second platform %+v: the name defaults to the issuer and the platform's own claim wins", p)
 	}
 	if s, _ := c.Institution("south"); s.LTI.CourseClaim != DefaultCourseClaim || s.LTI.Platforms != nil {

@@ -1,6 +1,7 @@
 package consortium
 
 import (
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -49,6 +50,11 @@ type LTIPlatform struct {
 	// CourseClaim is the platform's own course claim when set in the file,
 	// else the institution's.
 	CourseClaim string
+	// FrameOrigins are further origins (scheme://host[:port]) whose pages
+	// show the tool in a frame, for platforms whose course pages live on
+	// another host than their issuer and authorization endpoint (Canvas:
+	// https://north.instructure.com). Nil: none.
+	FrameOrigins []string
 }
 
 var customClaimPattern = regexp.MustCompile(`^custom\.[A-Za-z0-9_.-]{1,64}$`)
@@ -102,7 +108,7 @@ func (p *parser) lti(n *yaml.Node, path string, l *LTI) {
 	items, _ := p.list(m.get("platforms"), join(path, "platforms"))
 	for i, item := range items {
 		ip := index(join(path, "platforms"), i)
-		pm, ok := p.mapping(item, ip, "name", "issuer", "client_id", "deployment_ids", "auth_url", "jwks_url", "course_claim")
+		pm, ok := p.mapping(item, ip, "name", "issuer", "client_id", "deployment_ids", "auth_url", "jwks_url", "course_claim", "frame_origins")
 		if !ok {
 			continue
 		}
@@ -175,6 +181,21 @@ func (p *parser) lti(n *yaml.Node, path string, l *LTI) {
 			s, cok := p.courseClaim(cn, join(ip, "course_claim"))
 			ok = ok && cok
 			pl.CourseClaim = s
+		}
+		fos, _ := p.list(pm.get("frame_origins"), join(ip, "frame_origins"))
+		for j, fo := range fos {
+			fp := index(join(ip, "frame_origins"), j)
+			v, sok := p.str(fo, fp)
+			u, err := url.Parse(v)
+			switch {
+			case !sok:
+				ok = false
+			case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "":
+				p.add(resolve(fo), fp, "%q is not an origin like https://north.instructure.com", v)
+				ok = false
+			default:
+				pl.FrameOrigins = append(pl.FrameOrigins, u.Scheme+"://"+u.Host)
+			}
 		}
 		if ok {
 			l.Platforms = append(l.Platforms, pl)

@@ -96,6 +96,8 @@ func TestProblems(t *testing.T) {
 		{"an unknown course claim", "{{head}}\n  - {id: north, name: N, lti: {course_claim: context.code}}\n", []string{`institution north: lti.course_claim: "context.code" is not a course claim`}},
 		{"one registration twice", "{{head}}\n  - {id: north, name: N, lti: {platforms: [{issuer: 'https://lms.example.org', client_id: c, deployment_ids: ['1'], auth_url: 'https://lms.example.org/a', jwks_url: 'https://lms.example.org/j'}]}}\n  - {id: south, name: S, lti: {platforms: [{issuer: 'https://lms.example.org', client_id: c, deployment_ids: ['2'], auth_url: 'https://lms.example.org/a', jwks_url: 'https://lms.example.org/j'}]}}\n",
 			[]string{`institution south: lti.platforms[0].client_id: issuer "https://lms.example.org" with client_id "c" is already registered on line 16`}},
+		{"a frame origin with a path", "{{head}}\n  - {id: north, name: N, lti: {platforms: [{issuer: 'https://lms.example.org', client_id: c, deployment_ids: ['1'], auth_url: 'https://lms.example.org/a', jwks_url: 'https://lms.example.org/j', frame_origins: ['https://lms.example.org/courses']}]}}\n",
+			[]string{`institution north: lti.platforms[0].frame_origins[0]: "https://lms.example.org/courses" is not an origin`}},
 		{"a public url that is a path", "consortium: {id: t, name: T, public_url: /shelf}\n", []string{`consortium.public_url: "/shelf" is not an absolute http(s) URL`}},
 
 		// Branding.

@@ -27,6 +27,10 @@ type Platform struct {
 	// "custom.<name>" (e.g. "custom.lis_course_code"),
 	// "lis.course_offering_sourcedid" or "lis.course_section_sourcedid".
 	CourseClaim string
+	// FrameOrigins are origins besides the issuer's and the authorization
+	// endpoint's whose pages frame the tool (for the HTTP layer's
+	// frame-ancestors; the protocol does not use them).
+	FrameOrigins []string
 }
 
 // Config configures a [Tool].

@@ -27,9 +27,15 @@ type Viewer struct {
 	Session string
 	// Staff: the person may manage the institution's lists and files.
 	Staff bool
-	// CanUpload: the person may attach files (staff, or a student where
-	// the institution lets students upload).
-	CanUpload bool
+	// Files: the server takes file attachments.
+	Files bool
+	// StudentUploads: the institution lets students (and instructors on
+	// lists of other courses) attach files.
+	StudentUploads bool
+	// Manages reports whether the person manages a list (its course's
+	// instructor, or library staff): they attach files to it as staff and
+	// set their copyright status. Nil: none.
+	Manages func(*index.List) bool
 	// RequestKinds are the request kinds the institution may make.
 	RequestKinds []string
 	// Lists are the lists the person may add catalogue works to (value:
@@ -100,7 +106,8 @@ func citationFiles(p *page, ls *index.List, c *index.Citation, v *Viewer) ([]fil
 		}
 		out = append(out, fv)
 	}
-	if v == nil || !v.CanUpload || v.Institution != ls.Institution {
+	manages := v != nil && v.Manages != nil && v.Manages(ls)
+	if v == nil || !v.Files || v.Institution != ls.Institution || (!manages && !v.StudentUploads) {
 		return out, nil
 	}
 	// The upload comes back to the page, in the page's language.
@@ -108,8 +115,8 @@ func citationFiles(p *page, ls *index.List, c *index.Citation, v *Viewer) ([]fil
 	if p.Form.Lang != "" {
 		action += "&lang=" + url.QueryEscape(p.Form.Lang)
 	}
-	up := &uploadView{Action: action, CSRF: v.CSRF, Label: p.L.T("upload.label", c.Title), Staff: v.Staff}
-	if v.Staff {
+	up := &uploadView{Action: action, CSRF: v.CSRF, Label: p.L.T("upload.label", c.Title), Staff: manages}
+	if manages {
 		for _, st := range index.CopyrightStatuses {
 			up.Statuses = append(up.Statuses, Option{Value: st, Label: p.L.T("copyright." + st), Selected: st == index.CopyrightPending})
 		}

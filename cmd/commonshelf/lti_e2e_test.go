@@ -356,6 +356,25 @@ func TestLTILaunchesFromALearningPlatform(t *testing.T) {
 		e.rejected(t, fetch(t, newBrowser(), http.MethodGet, base+link, nil), "session", lti.CodeState, "This link has expired or was already used.")
 	})
 
+	t.Run("a launch posted from a browser that did not start the login shows the page but plants no session", func(t *testing.T) {
+		// The attacker starts a login in their own browser and has the
+		// victim's browser post the launch (login CSRF): the victim's
+		// browser lacks the login's state cookie.
+		attacker := newBrowser()
+		e.p.SetAuthClaims(p.Claims(lti.MessageResourceLink, "student", "CHEM 101"))
+		auth := fetch(t, attacker, http.MethodGet, e.login(t, attacker), nil)
+		e.p.SetAuthClaims(nil)
+		form := url.Values{"id_token": {auth.find(t, `name="id_token" value="([^"]+)"`)}, "state": {auth.find(t, `name="state" value="([^"]+)"`)}}
+		pg := fetch(t, newBrowser(), http.MethodPost, base+"/lti/launch", form)
+		shows(t, pg, ltiCore)
+		for _, line := range pg.header.Values("Set-Cookie") {
+			if c, err := http.ParseSetCookie(line); err == nil && c.Name == sessionCookieName {
+				t.Fatalf("an unbound launch set the session cookie %q", line)
+			}
+		}
+		e.waitLog(t, "lti launch", "browser_bound=false")
+	})
+
 	t.Run("an instructor's launch also shows the course's draft", func(t *testing.T) {
 		pg := e.launch(t, newBrowser(), p.Claims(lti.MessageResourceLink, "instructor", "CHEM 101"))
 		shows(t, pg, ltiCore, ltiDraft)

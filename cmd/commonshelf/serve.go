@@ -270,7 +270,7 @@ func openLTI(logger *slog.Logger, cfg *consortium.Config, ps []consortium.Instit
 	platforms := make([]lti.Platform, 0, len(ps))
 	for _, p := range ps {
 		platforms = append(platforms, lti.Platform{Name: p.Name, Institution: p.Institution, Issuer: p.Issuer, ClientID: p.ClientID,
-			DeploymentIDs: p.DeploymentIDs, AuthURL: p.AuthURL, JWKSURL: p.JWKSURL, CourseClaim: p.CourseClaim})
+			DeploymentIDs: p.DeploymentIDs, AuthURL: p.AuthURL, JWKSURL: p.JWKSURL, CourseClaim: p.CourseClaim, FrameOrigins: p.FrameOrigins})
 	}
 	tool, err := lti.New(logger, lti.Config{Platforms: platforms, RedirectURI: public + "/lti/launch", Keys: keys})
 	if err != nil {
