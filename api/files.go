@@ -73,27 +73,35 @@ func (s *Server) filesEnabled(ctx *fasthttp.RequestCtx) bool {
 	return true
 }
 
-// continueUpload decides an "Expect: 100-continue" request before its body
+// expectUpload decides an "Expect: 100-continue" request before its body
 // is sent: an upload whose declared size already passes the caller's limit
-// is refused (417) so the client never sends it. Everything else continues;
-// its handler makes the real checks.
-func (s *Server) continueUpload(h *fasthttp.RequestHeader) bool {
+// is answered 413 at once (fasthttp sends that status without a body and
+// closes the connection) so the client never sends it. Everything else
+// continues; its handler makes the real checks.
+func (s *Server) expectUpload(ctx *fasthttp.RequestCtx) int {
+	h := &ctx.Request.Header
 	rest, ok := strings.CutPrefix(string(h.RequestURI()), "/api/v1/lists/")
 	if !ok || string(h.Method()) != fasthttp.MethodPost {
-		return true
+		return fasthttp.StatusContinue
 	}
 	rest, _, _ = strings.Cut(rest, "?")
 	params, ok := fileRoute(rest)
 	if !ok || len(params) != 3 {
-		return true
+		return fasthttp.StatusContinue
 	}
 	p, signed := s.principalOf(h)
 	if !signed || p.Inst != params[0] {
-		return true // the handler answers 401/403
+		return fasthttp.StatusContinue // the handler answers 401/403
 	}
 	eff, _ := s.cfg.Effective(p.Inst)
-	cl := int64(h.ContentLength())
-	return cl < 0 || cl <= eff.UploadMaxBytes(p.Role)+multipartSlack
+	// The most the caller may send: the role's limit (someone who does not
+	// manage the list gets at most the student's, which the handler
+	// checks).
+	if cl := int64(h.ContentLength()); cl > eff.UploadMaxBytes(p.Role)+multipartSlack {
+		s.log.Info("upload refused before its body", "institution", p.Inst, "role", p.Role, "content_length", cl)
+		return fasthttp.StatusRequestEntityTooLarge
+	}
+	return fasthttp.StatusContinue
 }
 
 // uploadLimitMessage names the limit that applies, e.g. "10 MB for

@@ -90,7 +90,7 @@ func New(logger *slog.Logger, cfg *consortium.Config, engine *federate.Engine, r
 		// percent-encoded; the request line must fit.
 		ReadBufferSize:        16 << 10,
 		ErrorHandler:          s.transportError,
-		ContinueHandler:       s.continueUpload,
+		ExpectHandler:         s.expectUpload,
 		NoDefaultServerHeader: false,
 		NoDefaultDate:         false,
 		Logger:                slogPrinter{logger},

@@ -432,8 +432,8 @@ func TestFilesAttachedToCitationsOverHTTP(t *testing.T) {
 			length int
 			want   string
 		}{
-			{"a student announcing the instructor's size", northStudent, instructorLimit - 1, "HTTP/1.1 417"},
-			{"an instructor announcing more than the limit", northInstructor, instructorLimit + 1<<20, "HTTP/1.1 417"},
+			{"a student announcing the instructor's size", northStudent, instructorLimit - 1, "HTTP/1.1 413"},
+			{"an instructor announcing more than the limit", northInstructor, instructorLimit + 1<<20, "HTTP/1.1 413"},
 			{"an instructor within the limit is told to continue", northInstructor, instructorLimit - 1, "HTTP/1.1 100 Continue"},
 		} {
 			t.Run(c.title, func(t *testing.T) {
