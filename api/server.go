@@ -55,6 +55,14 @@ type Server struct {
 	sessions  *lti.Sessions
 	keys      *lti.KeySet
 	publicURL string
+	// mounts are handlers of whole path prefixes (see Mount).
+	mounts []mount
+}
+
+// mount is a handler serving every path under prefix.
+type mount struct {
+	prefix  string // starts and ends with "/"
+	handler fasthttp.RequestHandler
 }
 
 // encodedPage is a search response body and its ETag.
@@ -102,6 +110,21 @@ func New(logger *slog.Logger, cfg *consortium.Config, engine *federate.Engine, r
 // member's catalogue is open.
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
 
+// Mount has h serve every path under prefix ("/demo-lms/": the path itself
+// and everything below it; the path without its final slash is redirected
+// there), whatever the method: h answers wrong methods and unknown paths
+// itself. A mount takes precedence over the server's own routes, so its
+// prefix should be a path of its own. The request id, recovery, logging
+// and metrics (route label: the prefix) still wrap h. Mount must be called
+// before Serve; it panics on a prefix that does not start and end with "/"
+// or is "/".
+func (s *Server) Mount(prefix string, h fasthttp.RequestHandler) {
+	if len(prefix) < 3 || !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") {
+		panic(fmt.Sprintf("api: Mount: prefix %q must start and end with / and name a path", prefix))
+	}
+	s.mounts = append(s.mounts, mount{prefix: prefix, handler: h})
+}
+
 // Serve serves on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
 
@@ -124,6 +147,20 @@ func (s *Server) match(method, path string) (route, *apiError) {
 				Message: fmt.Sprintf("%s is not allowed on %s; use GET", method, path), allow: "GET, HEAD"}
 		}
 		return route{name, h, params}, nil
+	}
+	for _, m := range s.mounts {
+		if strings.HasPrefix(path, m.prefix) {
+			return route{name: m.prefix, handler: func(ctx *fasthttp.RequestCtx, _ []string) { m.handler(ctx) }}, nil
+		}
+		if path == strings.TrimSuffix(m.prefix, "/") {
+			return route{name: m.prefix, handler: func(ctx *fasthttp.RequestCtx, _ []string) {
+				target := m.prefix
+				if qs := ctx.URI().QueryString(); len(qs) > 0 {
+					target += "?" + string(qs)
+				}
+				ctx.Redirect(target, fasthttp.StatusMovedPermanently)
+			}}, nil
+		}
 	}
 	switch path {
 	case "/api/v1/search":

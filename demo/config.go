@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -29,10 +30,14 @@ func q(s string) string { return strconv.Quote(s) }
 
 // configYAML is the consortium.yaml of the demo; member files are relative
 // to its directory.
-func configYAML(st *Stats) []byte {
+func configYAML(st *Stats, opts Options) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Commonshelf demo consortium, written by package demo (%s).\n", st.Version)
 	b.WriteString("# Catalogues built from real records; see NOTICE.md for the sources and their licences.\n")
+	pl := opts.Platform
+	if pl != nil {
+		fmt.Fprintf(&b, "# Every institution registers the demo learning platform at %s for LTI 1.3 launches.\n", pl.Issuer)
+	}
 	b.WriteString(`consortium:
   id: demo
   name: Commonshelf Demo Consortium
@@ -40,7 +45,11 @@ func configYAML(st *Stats) []byte {
     language: en
     upload_max_mb: {instructor: 50, student: 10}
     external_links:
-      - {label: "Interlibrary loan help", url: "https://help.commonshelf.example.org/ill"}
+`)
+	if pl != nil && pl.HomeURL != "" {
+		fmt.Fprintf(&b, "      - {label: %s, url: %s}\n", q(TryLinkLabel), q(pl.HomeURL))
+	}
+	b.WriteString(`      - {label: "Interlibrary loan help", url: "https://help.commonshelf.example.org/ill"}
       - {label: "Consortium news", url: "https://news.commonshelf.example.org/"}
     search: {timeout_ms: 3000, max_timeout_ms: 10000, page_size: 20}
     requests: {kinds: [loan, copy, purchase]}
@@ -71,9 +80,18 @@ institutions:
 			sum := sha256.Sum256([]byte(APIKey(m.ID, role)))
 			fmt.Fprintf(&b, "      - {sha256: %s, role: %s}\n", hex.EncodeToString(sum[:]), role)
 		}
+		if pl != nil {
+			b.WriteString("    lti:\n      platforms:\n")
+			fmt.Fprintf(&b, "        - {name: %s, issuer: %s, client_id: %s, deployment_ids: [%s],\n           auth_url: %s, jwks_url: %s}\n",
+				q(cmp.Or(pl.Name, pl.Issuer)), q(pl.Issuer), q(LMSClientID(m.ID)), q(LMSDeploymentID(m.ID)), q(pl.AuthURL), q(pl.JWKSURL))
+		}
 	}
 	return b.Bytes()
 }
+
+// TryLinkLabel is the gateway's external link to the demo learning
+// platform's course links (Platform.HomeURL).
+const TryLinkLabel = "Try a course link (demo learning platform)"
 
 // APIKey is the demo's API key of an institution for a role ("admin",
 // "instructor", "student"): public, for trying the write endpoints of the

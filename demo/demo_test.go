@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// testOptions register a learning platform, as serve --demo does.
+var testOptions = Options{Platform: testPlatform("http://127.0.0.1:8080")}
+
+func testPlatform(server string) *Platform {
+	return &Platform{Name: "Demo learning platform", Issuer: server + "/demo-lms", AuthURL: server + "/demo-lms/auth",
+		JWKSURL: server + "/demo-lms/jwks", HomeURL: server + "/demo-lms/"}
+}
+
 // output generates the demo once and reads every member catalogue back
 // with the MARC reader.
 func output(t testing.TB) (string, map[string]map[int]*marc.Record) {
@@ -48,7 +57,7 @@ func output(t testing.TB) (string, map[string]map[int]*marc.Record) {
 			return
 		}
 		generated.dir = dir
-		generated.config, generated.err = Generate(dir)
+		generated.config, generated.err = GenerateWith(dir, testOptions)
 		if generated.err != nil {
 			return
 		}
@@ -116,7 +125,7 @@ func values(r *marc.Record, tag string, code byte) []string {
 func TestGenerateIsByteIdenticalAcrossRuns(t *testing.T) {
 	a, _ := output(t)
 	b := t.TempDir()
-	if _, err := Generate(b); err != nil {
+	if _, err := GenerateWith(b, testOptions); err != nil {
 		t.Fatal(err)
 	}
 	filesA, filesB := listFiles(t, a), listFiles(t, b)
@@ -175,6 +184,7 @@ func TestGenerateTwiceIntoTheSameDirectory(t *testing.T) {
 			return os.WriteFile(filepath.Join(dir, StampName), []byte("demo-0+old\n"), 0o644)
 		}, true},
 		{"a missing member file means a full rewrite", func() error { return os.Remove(filepath.Join(dir, memberFile("west"))) }, true},
+		{"a missing consortium.yaml alone is rewritten", func() error { return os.Remove(path) }, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,6 +213,70 @@ func TestGenerateTwiceIntoTheSameDirectory(t *testing.T) {
 				t.Errorf("directory holds %v", got)
 			}
 		})
+	}
+}
+
+// The learning platform's address is known only once serve listens: a new
+// address rewrites consortium.yaml, and nothing else.
+func TestGeneratePlatformAddressRewritesTheConfigOnly(t *testing.T) {
+	old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	path, err := Generate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	north := filepath.Join(dir, memberFile("north"))
+	cases := []struct {
+		name       string
+		opts       Options
+		wantIssuer string // "" → no platform registered
+	}{
+		{"a platform on port 8080", Options{Platform: testPlatform("http://127.0.0.1:8080")}, "http://127.0.0.1:8080/demo-lms"},
+		{"the same platform again", Options{Platform: testPlatform("http://127.0.0.1:8080")}, "http://127.0.0.1:8080/demo-lms"},
+		{"the platform on another port", Options{Platform: testPlatform("http://127.0.0.1:41234")}, "http://127.0.0.1:41234/demo-lms"},
+		{"no platform", Options{}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.Chtimes(north, old, old); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := GenerateWith(dir, tc.opts); err != nil {
+				t.Fatal(err)
+			}
+			if fi, err := os.Stat(north); err != nil || !fi.ModTime().Equal(old) {
+				t.Errorf("the north catalogue was rewritten (%v)", err)
+			}
+			cfg, err := consortium.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps := cfg.LTIPlatforms()
+			if tc.wantIssuer == "" {
+				if len(ps) != 0 || len(cfg.Consortium.Defaults.ExternalLinks) != 2 {
+					t.Errorf("platforms %+v, links %+v", ps, cfg.Consortium.Defaults.ExternalLinks)
+				}
+				return
+			}
+			if len(ps) != len(Members) {
+				t.Fatalf("%d platforms registered, want one per institution", len(ps))
+			}
+			for i, p := range ps {
+				m := Members[i]
+				if p.Institution != m.ID || p.Issuer != tc.wantIssuer || p.ClientID != LMSClientID(m.ID) ||
+					!slices.Equal(p.DeploymentIDs, []string{LMSDeploymentID(m.ID)}) || p.AuthURL != tc.wantIssuer+"/auth" ||
+					p.JWKSURL != tc.wantIssuer+"/jwks" || p.CourseClaim != "context.label" {
+					t.Errorf("platform of %s: %+v", m.ID, p)
+				}
+			}
+			links := cfg.Consortium.Defaults.ExternalLinks
+			if len(links) == 0 || links[0].Label != TryLinkLabel || links[0].URL != tc.wantIssuer+"/" {
+				t.Errorf("external links %+v", links)
+			}
+		})
+	}
+	if _, err := GenerateWith(dir, Options{Platform: &Platform{Issuer: "/demo-lms", AuthURL: "x", JWKSURL: "y"}}); err == nil {
+		t.Error("a platform with relative URLs was accepted")
 	}
 }
 
@@ -595,6 +669,16 @@ func TestConsortiumYAML(t *testing.T) {
 				SHA256 string `yaml:"sha256"`
 				Role   string `yaml:"role"`
 			} `yaml:"api_keys"`
+			LTI struct {
+				Platforms []struct {
+					Name          string   `yaml:"name"`
+					Issuer        string   `yaml:"issuer"`
+					ClientID      string   `yaml:"client_id"`
+					DeploymentIDs []string `yaml:"deployment_ids"`
+					AuthURL       string   `yaml:"auth_url"`
+					JWKSURL       string   `yaml:"jwks_url"`
+				} `yaml:"platforms"`
+			} `yaml:"lti"`
 		} `yaml:"institutions"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -632,6 +716,11 @@ func TestConsortiumYAML(t *testing.T) {
 			}
 			if _, err := time.ParseDuration(in.Member.Breaker.OpenFor); err != nil || in.Member.TimeoutMS <= 0 || in.Member.MaxInFlight <= 0 {
 				t.Errorf("member limits: %+v", in.Member)
+			}
+			want := testOptions.Platform
+			if ps := in.LTI.Platforms; len(ps) != 1 || ps[0].Name != want.Name || ps[0].Issuer != want.Issuer || ps[0].ClientID != LMSClientID(m.ID) ||
+				len(ps[0].DeploymentIDs) != 1 || ps[0].DeploymentIDs[0] != LMSDeploymentID(m.ID) || ps[0].AuthURL != want.AuthURL || ps[0].JWKSURL != want.JWKSURL {
+				t.Errorf("lti platforms: %+v", ps)
 			}
 		})
 		if l, ok := in.Overrides["language"].(string); ok {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,23 +27,69 @@ const (
 	StampName  = ".commonshelf-demo"
 )
 
-// Generate writes the demo consortium into dir (created if missing):
+// Options change the consortium.yaml Generate writes. The catalogues do not
+// depend on them: a change of options rewrites consortium.yaml alone.
+type Options struct {
+	// Platform is a learning platform that every institution registers for
+	// LTI 1.3 launches (lti: platforms), and whose home page the gateway
+	// links to; nil: none (no institution is reached through LTI).
+	Platform *Platform
+}
+
+// Platform is a learning platform registered with every demo institution:
+// the platform's issuer, endpoints and home page. The client id and
+// deployment id of an institution are LMSClientID and LMSDeploymentID.
+type Platform struct {
+	Name    string // for people and logs, e.g. "Demo learning platform"; "" → Issuer
+	Issuer  string // absolute http(s) URL; required
+	AuthURL string // OIDC authorization endpoint; absolute http(s) URL; required
+	JWKSURL string // the platform's public keys; absolute http(s) URL; required
+	// HomeURL is the platform's page of course links, linked from the
+	// gateway's external links; "" → no link.
+	HomeURL string
+}
+
+// LMSClientID is the client id the demo learning platform gives
+// Commonshelf at an institution.
+func LMSClientID(institution string) string { return "commonshelf-" + institution }
+
+// LMSDeploymentID is the deployment of Commonshelf at an institution on the
+// demo learning platform.
+func LMSDeploymentID(institution string) string { return institution + "-deployment-1" }
+
+// Generate writes the demo consortium into dir without a learning platform:
+// GenerateWith(dir, Options{}).
+func Generate(dir string) (configPath string, err error) { return GenerateWith(dir, Options{}) }
+
+// GenerateWith writes the demo consortium into dir (created if missing):
 // dir/consortium.yaml, dir/members/<id>.xml.gz, the special collection
 // files under dir/special/, and the attribution (NOTICE.md, licences/). It
 // returns the path of consortium.yaml.
 //
-// It is deterministic: the same binary always writes byte-identical files.
-// If dir already holds the files of the same generator version (the stamp
-// file says so and every file is there), it returns at once without
-// rewriting anything. Files are written to a temporary name and renamed,
-// and the stamp last, so an interrupted run is redone in full.
-func Generate(dir string) (configPath string, err error) {
+// It is deterministic: the same binary and options always write
+// byte-identical files. If dir already holds the files of the same
+// generator version (the stamp file says so and every file is there), they
+// are not rewritten; consortium.yaml alone is, when it differs from what
+// opts call for (a platform at another address). Files are written to a
+// temporary name and renamed, and the stamp last, so an interrupted run is
+// redone in full.
+func GenerateWith(dir string, opts Options) (configPath string, err error) {
+	if err := opts.check(); err != nil {
+		return "", err
+	}
 	p, err := getPlan()
 	if err != nil {
 		return "", err
 	}
 	configPath = filepath.Join(dir, ConfigName)
+	config := configYAML(p.stats, opts)
 	if upToDate(dir, p.stats) {
+		if cur, err := os.ReadFile(configPath); err == nil && bytes.Equal(cur, config) {
+			return configPath, nil
+		}
+		if err := writeFile(dir, ConfigName, config); err != nil {
+			return "", err
+		}
 		return configPath, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -79,13 +126,32 @@ func Generate(dir string) (configPath string, err error) {
 			return "", err
 		}
 	}
-	if err := writeFile(dir, ConfigName, configYAML(p.stats)); err != nil {
+	if err := writeFile(dir, ConfigName, config); err != nil {
 		return "", err
 	}
 	if err := writeFile(dir, StampName, []byte(p.stats.Version+"\n")); err != nil {
 		return "", err
 	}
 	return configPath, nil
+}
+
+// check refuses a platform the configuration could not register.
+func (o Options) check() error {
+	pl := o.Platform
+	if pl == nil {
+		return nil
+	}
+	urls := []struct{ name, v string }{{"issuer", pl.Issuer}, {"auth URL", pl.AuthURL}, {"JWKS URL", pl.JWKSURL}}
+	if pl.HomeURL != "" {
+		urls = append(urls, struct{ name, v string }{"home URL", pl.HomeURL})
+	}
+	for _, u := range urls {
+		p, err := url.Parse(u.v)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("demo: learning platform %s %q is not an absolute http(s) URL", u.name, u.v)
+		}
+	}
+	return nil
 }
 
 // attributionFiles travel with the generated data.
@@ -112,13 +178,18 @@ func outputFiles() []string {
 	return append(out, ConfigName, StampName)
 }
 
-// upToDate reports whether dir holds a complete output of this version.
+// upToDate reports whether dir holds a complete output of this version
+// (consortium.yaml aside: it depends on the options and is checked by its
+// content).
 func upToDate(dir string, st *Stats) bool {
 	b, err := os.ReadFile(filepath.Join(dir, StampName))
 	if err != nil || strings.TrimSpace(string(b)) != st.Version {
 		return false
 	}
 	for _, f := range outputFiles() {
+		if f == ConfigName {
+			continue
+		}
 		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f))); err != nil {
 			return false
 		}

@@ -11,12 +11,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/commonshelf/commonshelf/api"
 	"github.com/commonshelf/commonshelf/connectors"
 	"github.com/commonshelf/commonshelf/consortium"
 	"github.com/commonshelf/commonshelf/demo"
+	"github.com/commonshelf/commonshelf/demo/lms"
 	"github.com/commonshelf/commonshelf/federate"
 	"github.com/commonshelf/commonshelf/index"
 	"github.com/commonshelf/commonshelf/index/files"
@@ -45,21 +47,61 @@ func (f *serveFlags) register(fs *flag.FlagSet, withAddr bool) {
 	}
 }
 
-// configPath resolves --config / --demo to a configuration file.
+// configPath resolves --config / --demo to a configuration file. With
+// --demo it writes the demo consortium without a learning platform (the
+// import commands need none; serve registers its own, see
+// demoConfigPath).
 func (f *serveFlags) configPath() (string, error) {
+	if err := f.checkSource(); err != nil {
+		return "", err
+	}
+	if f.demo {
+		return f.demoConfigPath("")
+	}
+	return f.config, nil
+}
+
+// checkSource checks that exactly one of --config and --demo is given.
+func (f *serveFlags) checkSource() error {
 	switch {
 	case f.demo && f.config != "":
-		return "", errors.New("give either --config or --demo, not both")
-	case f.demo:
-		p, err := demo.Generate(filepath.Join(f.dataDir, "demo"))
-		if err != nil {
-			return "", fmt.Errorf("write demo consortium: %w", err)
-		}
-		return p, nil
-	case f.config != "":
-		return f.config, nil
+		return errors.New("give either --config or --demo, not both")
+	case !f.demo && f.config == "":
+		return errors.New("--config FILE or --demo is required")
 	}
-	return "", errors.New("--config FILE or --demo is required")
+	return nil
+}
+
+// demoConfigPath writes the demo consortium under DATA-DIR/demo, with the
+// demo learning platform served at server (an absolute URL without a
+// trailing slash) registered for every institution; server "" → none. Only
+// consortium.yaml depends on server: a new address does not rewrite the
+// catalogues.
+func (f *serveFlags) demoConfigPath(server string) (string, error) {
+	var opts demo.Options
+	if server != "" {
+		ep := lms.EndpointsAt(server)
+		opts.Platform = &demo.Platform{Name: "Demo learning platform", Issuer: ep.Issuer, AuthURL: ep.Auth, JWKSURL: ep.JWKS, HomeURL: ep.Home}
+	}
+	p, err := demo.GenerateWith(filepath.Join(f.dataDir, "demo"), opts)
+	if err != nil {
+		return "", fmt.Errorf("write demo consortium: %w", err)
+	}
+	return p, nil
+}
+
+// listenURL is the http URL of a listening address; an unspecified host
+// (0.0.0.0, ::) becomes 127.0.0.1, which a browser on the machine can open.
+func listenURL(a net.Addr) string {
+	t, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String()
+	}
+	ip := t.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return "http://" + net.JoinHostPort(ip.String(), strconv.Itoa(t.Port))
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -80,20 +122,35 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger := slog.New(handler)
 
-	path, err := f.configPath()
-	if err != nil {
+	if err := f.checkSource(); err != nil {
 		return err
 	}
-	cfg, err := consortium.Load(path)
-	if err != nil {
-		return err
-	}
-	// Listen before indexing so that a busy port is reported at once.
+	// Listen first, so that a busy port is reported at once and the demo's
+	// learning platform, whose address goes into the demo consortium, knows
+	// where it is served.
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", f.addr, err)
 	}
 	defer ln.Close()
+	base := listenURL(ln.Addr())
+	path := f.config
+	if f.demo {
+		if path, err = f.demoConfigPath(base); err != nil {
+			return err
+		}
+	}
+	cfg, err := consortium.Load(path)
+	if err != nil {
+		return err
+	}
+	public := cmp.Or(cfg.Consortium.PublicURL, base)
+	var demoLMS *lms.Platform
+	if f.demo {
+		if demoLMS, err = openDemoLMS(logger, cfg, base, public); err != nil {
+			return err
+		}
+	}
 
 	members, closers, err := connectors.BuildMembers(ctx, logger, cfg, f.dataDir)
 	defer func() {
@@ -126,6 +183,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	engine.SetCourseLookup(lists)
 	srv := api.New(logger, cfg, engine, reg)
 	srv.SetLists(lists)
+	if demoLMS != nil {
+		srv.Mount(lms.Prefix, demoLMS.Handle)
+	}
 	reqs, targets, err := openRequests(cfg, f.dataDir)
 	if err != nil {
 		return err
@@ -133,7 +193,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer reqs.Close()
 	srv.SetRequests(reqs)
 	if ps := cfg.LTIPlatforms(); len(ps) > 0 {
-		l, err := openLTI(logger, cfg, ps, f.dataDir, "http://"+ln.Addr().String())
+		l, err := openLTI(logger, ps, f.dataDir, public)
 		if err != nil {
 			return err
 		}
@@ -152,8 +212,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "Commonshelf is serving %s (%d members) at http://%s/\n  try: curl 'http://%s/api/v1/search?q=hunger+games'\n",
-		cfg.Consortium.Name, len(members), ln.Addr(), ln.Addr())
+	fmt.Fprintf(stdout, "Commonshelf is serving %s (%d members) at %s/\n  try: curl '%s/api/v1/search?q=hunger+games'\n",
+		cfg.Consortium.Name, len(members), base, base)
+	if demoLMS != nil {
+		fmt.Fprintf(stdout, "  sign in from a course (demo learning platform): %s\n", demoLMS.Endpoints().Home)
+	}
 	logger.Info("serving", "addr", ln.Addr().String(), "consortium", cfg.Consortium.ID, "members", len(members))
 
 	select {
@@ -260,13 +323,12 @@ const keyRotation = 90 * 24 * time.Hour
 
 // openLTI sets up the LTI 1.3 tool: its signing keys under dataDir/lti-keys,
 // the platform registrations and the session store. Launches come back to
-// the consortium's public_url, or to listenURL when it has none.
-func openLTI(logger *slog.Logger, cfg *consortium.Config, ps []consortium.InstitutionPlatform, dataDir, listenURL string) (api.LTI, error) {
+// public (the consortium's public_url, or the listen URL when it has none).
+func openLTI(logger *slog.Logger, ps []consortium.InstitutionPlatform, dataDir, public string) (api.LTI, error) {
 	keys, err := lti.OpenKeySet(filepath.Join(dataDir, "lti-keys"), lti.KeyOptions{RotateEvery: keyRotation, Logger: logger})
 	if err != nil {
 		return api.LTI{}, fmt.Errorf("open LTI keys: %w", err)
 	}
-	public := cmp.Or(cfg.Consortium.PublicURL, listenURL)
 	platforms := make([]lti.Platform, 0, len(ps))
 	for _, p := range ps {
 		platforms = append(platforms, lti.Platform{Name: p.Name, Institution: p.Institution, Issuer: p.Issuer, ClientID: p.ClientID,
@@ -277,4 +339,26 @@ func openLTI(logger *slog.Logger, cfg *consortium.Config, ps []consortium.Instit
 		return api.LTI{}, err
 	}
 	return api.LTI{Tool: tool, Sessions: lti.NewSessions(lti.SessionOptions{}), Keys: keys, PublicURL: public}, nil
+}
+
+// openDemoLMS builds the demo learning platform served at server+lms.Prefix:
+// every institution of the demo consortium with the courses of its demo
+// resource lists, launching the tool at public.
+func openDemoLMS(logger *slog.Logger, cfg *consortium.Config, server, public string) (*lms.Platform, error) {
+	ls, err := demo.Lists()
+	if err != nil {
+		return nil, err
+	}
+	courses := lms.Courses(ls)
+	var insts []lms.Institution
+	for _, in := range cfg.Institutions {
+		eff, _ := cfg.Effective(in.ID)
+		insts = append(insts, lms.Institution{ID: in.ID, Name: in.Name, ClientID: demo.LMSClientID(in.ID),
+			DeploymentID: demo.LMSDeploymentID(in.ID), Locale: eff.Language(), Courses: courses[in.ID]})
+	}
+	p, err := lms.New(logger, lms.Config{ServerURL: server, ToolURL: public, Institutions: insts})
+	if err != nil {
+		return nil, fmt.Errorf("demo learning platform: %w", err)
+	}
+	return p, nil
 }
