@@ -529,7 +529,8 @@ func (s *Server) handleIndex(ctx *fasthttp.RequestCtx, _ []string) {
 		"name":       "Commonshelf",
 		"consortium": s.cfg.Consortium.Name,
 		"endpoints": []string{"/", "/i/{institution}/", "/lists/{institution}/{list_id}", "/export/{ris|bibtex}?…", "/api/v1/search?q=…", "/api/v1/lists/search?q=…", "/api/v1/members", "/api/v1/institutions",
-			"/api/v1/institutions/{id}/config", "/api/v1/requests", "/healthz", "/readyz", "/metrics"},
+			"/api/v1/institutions/{id}/config", "/api/v1/lists/{institution}/{list_id}", "/api/v1/lists/{institution}/{list_id}/citations/{citation_id}/files[/{file_id}]",
+			"/api/v1/requests", "/lti/login", "/lti/launch", "/.well-known/jwks.json", "/healthz", "/readyz", "/metrics"},
 	})
 }
 
