@@ -298,9 +298,6 @@ func (s *Server) viewer(sess *lti.Session, framed bool) *web.Viewer {
 	if staff {
 		v.RequestKinds = s.cfg.RequestKinds(sess.Institution)
 	}
-	if framed {
-		v.Session = sess.ID
-	}
 	return v
 }
 
@@ -391,8 +388,8 @@ func (s *Server) handleLTISession(ctx *fasthttp.RequestCtx, _ []string) {
 // the page was shown; the form's CSRF token is checked against the session
 // found either way.
 func (s *Server) formSession(ctx *fasthttp.RequestCtx, form url.Values) *lti.Session {
-	if id := form.Get("session"); id != "" {
-		if sess, ok := s.sessions.Get(id); ok {
+	if pass := form.Get("session"); pass != "" {
+		if sess, ok := s.sessions.TakeFormPass(pass); ok {
 			return sess
 		}
 	}
@@ -422,6 +419,7 @@ func (s *Server) deepLinkChooser(ctx *fasthttp.RequestCtx, sess *lti.Session, fr
 	})
 	site := s.web.sites[sess.Institution]
 	site.Viewer = s.viewer(sess, true)
+	site.Viewer.Session = s.sessions.FormPass(sess.ID)
 	lang := s.sessionLang(ctx, sess)
 	r := s.web.r
 	s.writePage(ctx, fasthttp.StatusOK, lang, func(b *bytes.Buffer) error { return r.DeepLink(b, site, lang, choices) })

@@ -39,11 +39,15 @@ const (
 	DefaultSessionTTL = 8 * time.Hour
 	DefaultMaxSession = 100000
 	TicketTTL         = 2 * time.Minute
+	// FormPassTTL is how long a form pass lasts: time to read a page and
+	// choose.
+	FormPassTTL = 30 * time.Minute
 )
 
-// Sessions holds browser sessions in memory, and single-use tickets that let
-// a new window (opened when the platform's iframe has no cookies) take over a
-// session. Both are bounded and expire; since every entry of a kind has the
+// Sessions holds browser sessions in memory, single-use tickets that let a
+// new window (opened when the platform's iframe has no cookies) take over a
+// session, and single-use form passes that a framed form carries instead of
+// the session id. All are bounded and expire; since every entry of a kind has the
 // same lifetime, the oldest is evicted first when full. It is safe for
 // concurrent use.
 type Sessions struct {
@@ -54,6 +58,7 @@ type Sessions struct {
 	mu       sync.Mutex
 	sessions ttlMap[*Session]
 	tickets  ttlMap[string] // ticket → session id
+	passes   ttlMap[string] // form pass → session id
 }
 
 // NewSessions returns an empty session store.
@@ -70,6 +75,7 @@ func NewSessions(opts SessionOptions) *Sessions {
 	}
 	s.sessions.init()
 	s.tickets.init()
+	s.passes.init()
 	return s
 }
 
@@ -118,26 +124,45 @@ func (s *Sessions) Delete(id string) {
 
 // Ticket returns a single-use ticket, valid for TicketTTL, that Redeem turns
 // into the session; "" when the session is unknown or expired.
-func (s *Sessions) Ticket(sessionID string) string {
+func (s *Sessions) Ticket(sessionID string) string { return s.issue(&s.tickets, sessionID, TicketTTL) }
+
+// Redeem consumes a ticket and returns its session; false when the ticket is
+// unknown, used, expired, or its session has ended.
+func (s *Sessions) Redeem(ticket string) (*Session, bool) { return s.take(&s.tickets, ticket) }
+
+// FormPass returns a single-use pass, valid for FormPassTTL, that a form on
+// a page shown in the platform's frame carries instead of the session id
+// (the frame may send no cookie); TakeFormPass turns it into the session.
+// "" when the session is unknown or expired.
+func (s *Sessions) FormPass(sessionID string) string {
+	return s.issue(&s.passes, sessionID, FormPassTTL)
+}
+
+// TakeFormPass consumes a form pass and returns its session; false when the
+// pass is unknown, used, expired, or its session has ended.
+func (s *Sessions) TakeFormPass(pass string) (*Session, bool) { return s.take(&s.passes, pass) }
+
+// issue puts a new single-use token for the session in m (whose entries all
+// live ttl).
+func (s *Sessions) issue(m *ttlMap[string], sessionID string, ttl time.Duration) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	if _, ok := s.sessions.get(sessionID, now); !ok {
 		return ""
 	}
-	ticket := randomToken()
-	// Redeem checks the session again, so a ticket never outlives it.
-	s.tickets.put(ticket, sessionID, now.Add(TicketTTL), now, s.max)
-	return ticket
+	token := randomToken()
+	// take checks the session again, so a token never outlives it.
+	m.put(token, sessionID, now.Add(ttl), now, s.max)
+	return token
 }
 
-// Redeem consumes a ticket and returns its session; false when the ticket is
-// unknown, used, expired, or its session has ended.
-func (s *Sessions) Redeem(ticket string) (*Session, bool) {
+// take consumes a token of m and returns a copy of its session.
+func (s *Sessions) take(m *ttlMap[string], token string) (*Session, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	id, ok := s.tickets.take(ticket, now)
+	id, ok := m.take(token, now)
 	if !ok {
 		return nil, false
 	}

@@ -56,44 +56,58 @@ func TestSessions(t *testing.T) {
 	})
 }
 
-func TestTickets(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s := lti.NewSessions(lti.SessionOptions{})
-		sess := s.Create(testLaunch())
+// Tickets (the new-window fallback) and form passes (a framed form's
+// stand-in for the session id) are single-use tokens with a lifetime.
+func TestTicketsAndFormPasses(t *testing.T) {
+	for _, kind := range []struct {
+		title string
+		issue func(*lti.Sessions, string) string
+		take  func(*lti.Sessions, string) (*lti.Session, bool)
+		ttl   time.Duration
+	}{
+		{"tickets", (*lti.Sessions).Ticket, (*lti.Sessions).Redeem, lti.TicketTTL},
+		{"form passes", (*lti.Sessions).FormPass, (*lti.Sessions).TakeFormPass, lti.FormPassTTL},
+	} {
+		t.Run(kind.title, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := lti.NewSessions(lti.SessionOptions{})
+				sess := s.Create(testLaunch())
 
-		ticket := s.Ticket(sess.ID)
-		if len(ticket) != 43 {
-			t.Fatalf("ticket %q", ticket)
-		}
-		got, ok := s.Redeem(ticket)
-		if !ok || got.ID != sess.ID {
-			t.Fatalf("Redeem: %+v %v", got, ok)
-		}
-		if _, ok := s.Redeem(ticket); ok {
-			t.Fatal("ticket redeemed twice")
-		}
+				token := kind.issue(s, sess.ID)
+				if len(token) != 43 || token == sess.ID {
+					t.Fatalf("token %q", token)
+				}
+				got, ok := kind.take(s, token)
+				if !ok || got.ID != sess.ID {
+					t.Fatalf("take: %+v %v", got, ok)
+				}
+				if _, ok := kind.take(s, token); ok {
+					t.Fatal("token taken twice")
+				}
 
-		late := s.Ticket(sess.ID)
-		time.Sleep(lti.TicketTTL)
-		if _, ok := s.Redeem(late); ok {
-			t.Fatal("ticket redeemed after its TTL")
-		}
+				late := kind.issue(s, sess.ID)
+				time.Sleep(kind.ttl)
+				if _, ok := kind.take(s, late); ok {
+					t.Fatal("token taken after its TTL")
+				}
 
-		inTime := s.Ticket(sess.ID)
-		time.Sleep(lti.TicketTTL - time.Second)
-		if _, ok := s.Redeem(inTime); !ok {
-			t.Fatal("ticket refused within its TTL")
-		}
+				inTime := kind.issue(s, sess.ID)
+				time.Sleep(kind.ttl - time.Second)
+				if _, ok := kind.take(s, inTime); !ok {
+					t.Fatal("token refused within its TTL")
+				}
 
-		if s.Ticket("unknown") != "" {
-			t.Fatal("ticket issued for an unknown session")
-		}
-		ended := s.Ticket(sess.ID)
-		s.Delete(sess.ID)
-		if _, ok := s.Redeem(ended); ok {
-			t.Fatal("ticket of an ended session redeemed")
-		}
-	})
+				if kind.issue(s, "unknown") != "" {
+					t.Fatal("token issued for an unknown session")
+				}
+				ended := kind.issue(s, sess.ID)
+				s.Delete(sess.ID)
+				if _, ok := kind.take(s, ended); ok {
+					t.Fatal("token of an ended session taken")
+				}
+			})
+		})
+	}
 }
 
 func TestSessionsAreBounded(t *testing.T) {

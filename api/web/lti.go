@@ -21,9 +21,9 @@ type Viewer struct {
 	Course string
 	// CSRF is the session's form token, sent back with every form.
 	CSRF string
-	// Session is the session id, put in the forms of pages shown inside the
-	// platform's frame, where the browser may not send the cookie. "" on
-	// first-party pages.
+	// Session is a single-use pass standing for the session (never the
+	// session id), put in the form of a page shown inside the platform's
+	// frame, where the browser may not send the cookie. "": none.
 	Session string
 	// Staff: the person may manage the institution's lists and files.
 	Staff bool
