@@ -59,18 +59,21 @@ func (s *Server) findWork(ctx *fasthttp.RequestCtx) (p pageRequest, res *federat
 	return p, nil, fasthttp.StatusNotFound, fmt.Sprintf("no work %q among the first %d results of this search", id, exportWindow)
 }
 
+// problemPage answers a gateway action with the page's error box.
+func (s *Server) problemPage(ctx *fasthttp.RequestCtx, p pageRequest, status int, msg string) {
+	if p.site.Names == nil {
+		p, _ = s.readPage(ctx, "")
+	}
+	s.writePage(ctx, status, p.lang, func(b *bytes.Buffer) error {
+		return s.web.r.Problem(b, p.site, p.lang, web.Form{Lang: p.form.Lang}, msg)
+	})
+}
+
 // actionForm reads a gateway action: the signed-in staff member, the form
 // and the work. It answers the request itself (an error page) when ok is
 // false.
 func (s *Server) actionForm(ctx *fasthttp.RequestCtx) (sess *lti.Session, form url.Values, p pageRequest, res *federate.Result, ok bool) {
-	problem := func(status int, msg string) {
-		if p.site.Names == nil {
-			p, _ = s.readPage(ctx, "")
-		}
-		s.writePage(ctx, status, p.lang, func(b *bytes.Buffer) error {
-			return s.web.r.Problem(b, p.site, p.lang, web.Form{Lang: p.form.Lang}, msg)
-		})
-	}
+	problem := func(status int, msg string) { s.problemPage(ctx, p, status, msg) }
 	sess = s.session(ctx)
 	if sess == nil {
 		p, _ = s.readPage(ctx, "")
@@ -112,11 +115,7 @@ func (s *Server) handleRequestForm(ctx *fasthttp.RequestCtx, _ []string) {
 	if !ok {
 		return
 	}
-	problem := func(status int, msg string) {
-		s.writePage(ctx, status, p.lang, func(b *bytes.Buffer) error {
-			return s.web.r.Problem(b, p.site, p.lang, web.Form{Lang: p.form.Lang}, msg)
-		})
-	}
+	problem := func(status int, msg string) { s.problemPage(ctx, p, status, msg) }
 	kind, member := requests.Kind(form.Get("kind")), form.Get("member")
 	i := slices.IndexFunc(res.Holdings, func(h federate.Holding) bool { return h.Member == member })
 	if i < 0 {
@@ -227,11 +226,7 @@ func (s *Server) handleAddToList(ctx *fasthttp.RequestCtx, _ []string) {
 	if !ok {
 		return
 	}
-	problem := func(status int, msg string) {
-		s.writePage(ctx, status, p.lang, func(b *bytes.Buffer) error {
-			return s.web.r.Problem(b, p.site, p.lang, web.Form{Lang: p.form.Lang}, msg)
-		})
-	}
+	problem := func(status int, msg string) { s.problemPage(ctx, p, status, msg) }
 	l, found, err := s.lists.Get(sess.Institution, form.Get("list"))
 	if err != nil {
 		s.log.Error("gateway add to list", "err", err)

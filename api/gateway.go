@@ -489,64 +489,37 @@ func writeAsset(ctx *fasthttp.RequestCtx, a web.Asset) {
 // among the first exportWindow works.
 func (s *Server) handleExport(ctx *fasthttp.RequestCtx, params []string) {
 	format := params[0]
-	args := ctx.QueryArgs()
-	home := string(args.Peek("home"))
-	if _, ok := s.web.sites[home]; !ok {
-		home = ""
-	}
-	p, _ := s.readPage(ctx, home)
-	id := string(args.Peek("id"))
 	plain := func(status int, msg string) {
 		ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
 		ctx.SetStatusCode(status)
 		ctx.SetContentType("text/plain; charset=utf-8")
 		ctx.SetBodyString(msg + "\n")
 	}
-	if p.bad || id == "" || strings.TrimSpace(p.form.Q) == "" {
-		plain(fasthttp.StatusBadRequest, "export needs the search (q, and scope, home, filter.… as on the page) and the work's id")
+	_, res, status, msg := s.findWork(ctx)
+	if res == nil {
+		plain(status, msg)
 		return
 	}
-	p.form.Limit, p.form.Offset = exportWindow, 0
-	req, msg := s.catalogueRequest(p)
-	if msg != "" {
-		plain(fasthttp.StatusBadRequest, msg)
-		return
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), req.Timeout+gatewaySearchGrace)
-	defer cancel()
-	resp, err := s.engine.Search(sctx, req)
-	if err != nil {
-		plain(fasthttp.StatusBadRequest, "the search could not be run: "+err.Error())
-		return
-	}
-	for i := range resp.Results {
-		res := &resp.Results[i]
-		if res.ID != id {
-			continue
+	name := "citation"
+	if key := strings.Trim(strings.Map(func(r rune) rune {
+		if r < 128 && (r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z') {
+			return r
 		}
-		name := "citation"
-		if key := strings.Trim(strings.Map(func(r rune) rune {
-			if r < 128 && (r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z') {
-				return r
-			}
-			return '-'
-		}, strings.ToLower(res.ID)), "-"); key != "" {
-			name = key
-		}
-		h := &ctx.Response.Header
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "no-cache")
-		switch format {
-		case "ris":
-			ctx.SetContentType("application/x-research-info-systems; charset=utf-8")
-			h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.ris"`, name))
-			ctx.SetBodyString(web.RIS(res))
-		default:
-			ctx.SetContentType("application/x-bibtex; charset=utf-8")
-			h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.bib"`, name))
-			ctx.SetBodyString(web.BibTeX(res))
-		}
-		return
+		return '-'
+	}, strings.ToLower(res.ID)), "-"); key != "" {
+		name = key
 	}
-	plain(fasthttp.StatusNotFound, fmt.Sprintf("no work %q among the first %d results of this search", id, exportWindow))
+	h := &ctx.Response.Header
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+	switch format {
+	case "ris":
+		ctx.SetContentType("application/x-research-info-systems; charset=utf-8")
+		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.ris"`, name))
+		ctx.SetBodyString(web.RIS(res))
+	default:
+		ctx.SetContentType("application/x-bibtex; charset=utf-8")
+		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.bib"`, name))
+		ctx.SetBodyString(web.BibTeX(res))
+	}
 }
