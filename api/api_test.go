@@ -51,6 +51,9 @@ func (f *fakeConnector) Search(ctx context.Context, q federate.Query, w federate
 }
 
 const testConfig = `
+# These tests read operational data freely; operator access has its own.
+server:
+  operator: {open: true}
 consortium:
   id: test
   name: Test Consortium

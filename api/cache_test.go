@@ -18,6 +18,9 @@ import (
 )
 
 const cachedConfig = `
+# These tests read operational data freely; operator access has its own.
+server:
+  operator: {open: true}
 consortium:
   id: test
   name: Test Consortium
@@ -54,6 +57,7 @@ func startCachedServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	srv := New(logger, cfg, engine, reg)
+	srv.SetReady(true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ const (
 	CodeNotFound           = "not_found"
 	CodeMethodNotAllowed   = "method_not_allowed"
 	CodeNotReady           = "not_ready"
+	CodeOverloaded         = "overloaded"
 	CodeInternal           = "internal_error"
 )
 
@@ -35,6 +36,8 @@ type apiError struct {
 	Details any `json:"details,omitempty"`
 	// allow is the Allow header of a 405.
 	allow string
+	// authenticate adds the WWW-Authenticate header of a 401.
+	authenticate bool
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
@@ -59,6 +62,9 @@ func fromEngine(err error) *apiError {
 func writeError(ctx *fasthttp.RequestCtx, e *apiError) {
 	if e.allow != "" {
 		ctx.Response.Header.Set("Allow", e.allow)
+	}
+	if e.authenticate {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="commonshelf"`)
 	}
 	writeJSON(ctx, e.Status, map[string]*apiError{"error": e})
 }

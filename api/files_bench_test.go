@@ -93,6 +93,7 @@ func BenchmarkUploadThroughServer(b *testing.B) {
 	}
 	srv := New(logger, cfg, engine, reg)
 	srv.SetLists(lists)
+	srv.SetReady(true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

@@ -125,7 +125,9 @@ func (s *Server) readPage(ctx *fasthttp.RequestCtx, inst string) (pageRequest, b
 	if !p.bad {
 		f.Q = string(args.Peek("q"))
 		f.Scope = strings.TrimSpace(string(args.Peek("scope")))
-		if n, err := strconv.Atoi(string(args.Peek("offset"))); err == nil && n > 0 {
+		// A hand-made offset past the deepest page is clamped to it (see
+		// the searches below); a malformed one is the first page.
+		if n, ok := parseBounded(args.Peek("offset"), 1, maxOffset); ok {
 			f.Offset = n
 		}
 	}
@@ -286,7 +288,7 @@ func (s *Server) catalogueRequest(p pageRequest) (federate.Request, string) {
 	}
 	eff, _ := s.cfg.Effective(p.inst)
 	req = federate.Request{Query: q, Members: p.scopeMembers(), Home: p.inst, Filters: p.form.Filters,
-		Limit: p.form.Limit, Offset: p.form.Offset, Timeout: eff.SearchTimeout()}
+		Limit: p.form.Limit, Offset: p.form.Offset, Timeout: eff.SearchTimeout(), ConfiguredTimeout: eff.SearchTimeout()}
 	if req.Offset+req.Limit > web.MaxWindow {
 		req.Offset = max(0, web.MaxWindow-req.Limit)
 	}

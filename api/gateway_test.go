@@ -82,7 +82,9 @@ func BenchmarkGatewayCachedSearchPage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := New(logger, cfg, engine, reg).Handler()
+	srv := New(logger, cfg, engine, reg)
+	srv.SetReady(true)
+	h := srv.Handler()
 	var ctx fasthttp.RequestCtx
 	get := func() {
 		ctx.Request.Reset()

@@ -1,13 +1,14 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"runtime/debug"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -176,7 +177,7 @@ func (s *Server) handlePutList(ctx *fasthttp.RequestCtx, p []string) {
 	if res.Created {
 		status = fasthttp.StatusCreated
 	}
-	writeJSON(ctx, status, map[string]any{"institution": inst, "id": listID, "created": res.Created, "sequence": res.Sequence, "updated": l.Updated})
+	writeJSON(ctx, status, map[string]any{"institution": inst, "id": listID, "created": res.Created, "version": res.Version, "updated": l.Updated})
 }
 
 // handleDeleteList: DELETE /api/v1/institutions/{id}/lists/{list_id}.
@@ -205,9 +206,11 @@ func (s *Server) handleDeleteList(ctx *fasthttp.RequestCtx, p []string) {
 
 // handleBulk imports NDJSON, one list per line: POST
 // /api/v1/institutions/{id}/lists:bulk. The body is read as a stream, in
-// batches of 100 lines each committed in one transaction; the answer has one
-// result line per input line and a summary, and is sent once every line has
-// been handled: a "stored" line was durable before the answer was sent.
+// batches of at most 100 lines each committed in one transaction, and the
+// answer is streamed as the import goes: one result line per input line,
+// in order, each sent once final (a "stored" line was durable before it
+// was sent), then a summary line. Memory stays flat however long the body:
+// nothing is kept of a line once its result is written.
 func (s *Server) handleBulk(ctx *fasthttp.RequestCtx, p []string) {
 	if !s.listsEnabled(ctx) {
 		return
@@ -217,24 +220,48 @@ func (s *Server) handleBulk(ctx *fasthttp.RequestCtx, p []string) {
 		writeError(ctx, aerr)
 		return
 	}
-	wctx, cancel := context.WithTimeout(context.Background(), listsWriteTimeout)
-	defer cancel()
-	results, fatal := index.ImportNDJSON(wctx, s.lists, inst, bodyReader(ctx), nil)
-	var out bytes.Buffer
-	enc := json.NewEncoder(&out)
-	summary := map[string]int{"lines": len(results)}
-	for _, r := range results {
-		summary[r.Result]++
-		enc.Encode(r)
+	// The writer below runs after this handler returns, while fasthttp
+	// writes the response: a streamed body is read from the connection
+	// then (fasthttp supports a response that consumes the request
+	// stream); a body fasthttp already read is copied, as the request is
+	// not the handler's once it has returned.
+	body := ctx.RequestBodyStream()
+	if body == nil {
+		body = bytes.NewReader(bytes.Clone(ctx.PostBody()))
 	}
-	sum := map[string]any{"summary": summary}
-	if fatal != nil {
-		sum["error"] = fatal.Error()
-	}
-	enc.Encode(sum)
+	log := s.log
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType("application/x-ndjson; charset=utf-8")
-	ctx.SetBody(out.Bytes())
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		wctx, cancel := context.WithTimeout(context.Background(), listsWriteTimeout)
+		defer cancel()
+		enc := json.NewEncoder(w)
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("bulk list import panicked", "institution", inst, "panic", r, "stack", string(debug.Stack()))
+				_ = enc.Encode(map[string]any{"error": "internal error; the server log has the details"})
+				_ = w.Flush()
+			}
+		}()
+		lines := 0
+		sum, fatal := index.ImportNDJSON(wctx, s.lists, inst, body, func(r index.LineResult) error {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+			// Send what is ready every batch, so that the client sees
+			// progress and a gone client stops the import.
+			if lines++; lines%100 == 0 {
+				return w.Flush()
+			}
+			return nil
+		})
+		out := map[string]any{"summary": sum}
+		if fatal != nil {
+			log.Warn("bulk list import stopped", "institution", inst, "lines", sum.Lines, "err", fatal)
+			out["error"] = fatal.Error()
+		}
+		_ = enc.Encode(out)
+	})
 }
 
 func (s *Server) writeStoreError(ctx *fasthttp.RequestCtx, err error) {
@@ -292,24 +319,26 @@ func (s *Server) handleListSearch(ctx *fasthttp.RequestCtx, _ []string) {
 			return
 		}
 	}
-	for _, p := range []struct {
-		name string
-		dst  *int
-	}{{"limit", &q.Limit}, {"offset", &q.Offset}} {
-		if v := args.Peek(p.name); v != nil {
-			n, err := strconv.Atoi(string(v))
-			if err != nil || n < 0 {
-				writeError(ctx, badParam(p.name, "%s must be a whole number, 0 or more", p.name))
-				return
-			}
-			*p.dst = n
-		}
+	var aerr *apiError
+	if q.Limit, aerr = intArg(args, "limit", 1, index.MaxLimit, index.DefaultLimit); aerr != nil {
+		writeError(ctx, aerr)
+		return
+	}
+	if q.Offset, aerr = intArg(args, "offset", 0, index.MaxWindow-q.Limit, 0); aerr != nil {
+		aerr.Message += fmt.Sprintf(" (offset+limit may be at most %d; narrow the search instead)", index.MaxWindow)
+		writeError(ctx, aerr)
+		return
 	}
 	if len(filters) > 0 {
 		q.Filters = filters
 	}
-	if inst, _, ok := s.caller(ctx); ok {
-		q.IncludePrivateOf = inst
+	// A key sees what its holder would see of its own institution: staff
+	// its drafts too, a student only what is published.
+	if inst, role, ok := s.caller(ctx); ok {
+		q.MemberOf = inst
+		if role == consortium.RoleAdmin || role == consortium.RoleInstructor {
+			q.IncludePrivateOf = inst
+		}
 	} else if bearer(ctx) != "" {
 		writeError(ctx, &apiError{Status: fasthttp.StatusUnauthorized, Code: CodeUnauthorized, Message: "the API key is not valid"})
 		return

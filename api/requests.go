@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -270,14 +269,10 @@ func (s *Server) handleListRequests(ctx *fasthttp.RequestCtx, _ []string) {
 		writeError(ctx, badParam("status", "%q is not a request status", status))
 		return
 	}
-	limit := defaultRequestPage
-	if v := args.Peek("limit"); v != nil {
-		n, err := strconv.Atoi(string(v))
-		if err != nil || n < 1 || n > maxRequestPage {
-			writeError(ctx, badParam("limit", "limit must be 1–%d", maxRequestPage))
-			return
-		}
-		limit = n
+	limit, aerr := intArg(args, "limit", 1, maxRequestPage, defaultRequestPage)
+	if aerr != nil {
+		writeError(ctx, aerr)
+		return
 	}
 	rs, err := s.requests.List(context.Background(), inst, party, status, limit)
 	if err != nil {

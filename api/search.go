@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -18,8 +17,12 @@ var searchParams = map[string]bool{
 	"cache": true,
 }
 
-// maxLimit is the largest page a caller may ask for.
-const maxLimit = 100
+// maxLimit is the largest page a caller may ask for; maxOffset the largest
+// offset any paged endpoint reads (each checks its own depth too).
+const (
+	maxLimit  = 100
+	maxOffset = 1 << 20
+)
 
 // searchResponse is the JSON of a search: the engine's response and the
 // query as understood.
@@ -35,7 +38,9 @@ type queryEcho struct {
 
 // parseSearch turns the query string into an engine request. Everything
 // the handler needs is copied out of the fasthttp context here.
-func (s *Server) parseSearch(args *fasthttp.Args) (federate.Request, *apiError) {
+//
+// op says what the caller may do as an operator (see Server.operator).
+func (s *Server) parseSearch(args *fasthttp.Args, op operatorAccess) (federate.Request, *apiError) {
 	var req federate.Request
 	var perr *apiError
 	filters := map[string][]string{}
@@ -120,19 +125,15 @@ func (s *Server) parseSearch(args *fasthttp.Args) (federate.Request, *apiError) 
 
 	eff, _ := s.cfg.Effective(req.Home)
 	req.Limit = eff.PageSize()
-	if v := args.Peek("limit"); v != nil {
-		n, err := strconv.Atoi(string(v))
-		if err != nil || n < 1 || n > maxLimit {
-			return req, badParam("limit", "limit must be a whole number from 1 to %d", maxLimit)
-		}
-		req.Limit = n
+	var aerr *apiError
+	if req.Limit, aerr = intArg(args, "limit", 1, maxLimit, req.Limit); aerr != nil {
+		return req, aerr
 	}
-	if v := args.Peek("offset"); v != nil {
-		n, err := strconv.Atoi(string(v))
-		if err != nil || n < 0 {
-			return req, badParam("offset", "offset must be a whole number, 0 or more")
-		}
-		req.Offset = n
+	// The engine checks offset+limit against its depth; this only keeps
+	// the number in range.
+	if req.Offset, aerr = intArg(args, "offset", 0, maxOffset, 0); aerr != nil {
+		aerr.Message += "; refine the query instead of paging deeper"
+		return req, aerr
 	}
 	if v := args.Peek("explain"); v != nil {
 		switch string(v) {
@@ -144,20 +145,26 @@ func (s *Server) parseSearch(args *fasthttp.Args) (federate.Request, *apiError) 
 		}
 	}
 	req.Timeout = eff.SearchTimeout()
-	if v := args.Peek("timeout_ms"); v != nil {
-		n, err := strconv.Atoi(string(v))
-		if err != nil || n < 1 {
-			return req, badParam("timeout_ms", "timeout_ms must be a positive whole number of milliseconds")
+	// A shorter timeout_ms is served alone: never shared or cached partial.
+	req.ConfiguredTimeout = req.Timeout
+	if args.Has("timeout_ms") {
+		// The engine caps the budget far lower; this bound only keeps the
+		// product in range.
+		n, aerr := intArg(args, "timeout_ms", 1, 24*3600*1000, 0)
+		if aerr != nil {
+			return req, aerr
 		}
-		n = min(n, 24*3600*1000)                          // the engine caps it far lower; this only keeps the product in range
-		req.Timeout = time.Duration(n) * time.Millisecond // the engine caps it
+		req.Timeout = time.Duration(n) * time.Millisecond
 	}
 	if v := args.Peek("cache"); v != nil {
-		// For operators checking what members answer now. Anyone may ask:
-		// a query nobody else sends costs the members just as much, so the
-		// parameter opens no new way to load them.
 		if string(v) != "bypass" {
 			return req, badParam("cache", "cache must be bypass (search the members now, even if the answer is cached)")
+		}
+		// The fresh answer replaces the cached one for everyone, and a
+		// stream of bypasses would turn every hot query into a fan-out:
+		// operators only.
+		if aerr := s.operatorOnly(op, "cache=bypass"); aerr != nil {
+			return req, aerr
 		}
 		req.BypassCache = true
 	}

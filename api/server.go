@@ -5,6 +5,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -12,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -57,6 +59,11 @@ type Server struct {
 	publicURL string
 	// mounts are handlers of whole path prefixes (see Mount).
 	mounts []mount
+	// searches holds a token per search being answered: the front-door
+	// bound (see admit).
+	searches chan struct{}
+	// opSrv serves the operator listener (see ServeOperator).
+	opSrv *fasthttp.Server
 }
 
 // mount is a handler serving every path under prefix.
@@ -71,19 +78,44 @@ type encodedPage struct {
 	etag []byte
 }
 
+// CacheBudget splits the configured cache budget (cache.max_mb) between the
+// engine's answer cache and the encoded pages of cached answers: the pages
+// get an eighth (a page is a few tens of KB beside an answer's hundreds),
+// the answers the rest, so that the two together stay within max_mb. A
+// budget of 0 or less is the built-in one.
+func CacheBudget(maxMB int) (answers, pages int64) {
+	if maxMB <= 0 {
+		maxMB = consortium.DefaultCacheMaxMB
+	}
+	total := int64(maxMB) << 20
+	return total - total/8, total / 8
+}
+
 // New builds a Server. reg receives the HTTP metrics and is served at
 // /metrics (with whatever else is registered on it, such as the engine's).
 func New(logger *slog.Logger, cfg *consortium.Config, engine *federate.Engine, reg *prometheus.Registry) *Server {
 	s := &Server{log: logger, cfg: cfg, engine: engine, metrics: newHTTPMetrics(reg)}
-	s.pages = cache.New[encodedPage](cache.Options{MaxEntries: 4096, MaxBytes: 64 << 20}, cache.NewMetrics(reg, "pages"))
+	_, pageBytes := CacheBudget(cfg.Consortium.Defaults.Cache.MaxMB)
+	s.pages = cache.New[encodedPage](cache.Options{MaxEntries: 4096, MaxBytes: pageBytes}, cache.NewMetrics(reg, "pages"))
 	g, err := newGateway(cfg, engine)
 	if err != nil {
 		panic("gateway pages: " + err.Error()) // the templates and catalogues are embedded: a broken build
 	}
 	s.web = g
 	s.prom = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	s.srv = &fasthttp.Server{
-		Handler:            s.Handler(),
+	s.searches = make(chan struct{}, cmp.Or(cfg.Server.MaxSearches, DefaultMaxSearches()))
+	s.srv = s.newHTTPServer(s.Handler())
+	s.opSrv = s.newHTTPServer(func(ctx *fasthttp.RequestCtx) {
+		ctx.SetUserValue(operatorListener, true)
+		s.handler(ctx)
+	})
+	return s
+}
+
+// newHTTPServer is the fasthttp server of a listener, serving h.
+func (s *Server) newHTTPServer(h fasthttp.RequestHandler) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:            h,
 		Name:               "commonshelf",
 		ReadTimeout:        30 * time.Second,
 		WriteTimeout:       30 * time.Second,
@@ -99,16 +131,35 @@ func New(logger *slog.Logger, cfg *consortium.Config, engine *federate.Engine, r
 		ReadBufferSize:        16 << 10,
 		ErrorHandler:          s.transportError,
 		ExpectHandler:         s.expectUpload,
+		HeaderReceived:        s.uploadHeaderReceived, // uploads are judged before their body
 		NoDefaultServerHeader: false,
 		NoDefaultDate:         false,
-		Logger:                slogPrinter{logger},
+		Logger:                slogPrinter{s.log},
 	}
-	return s
 }
 
-// SetReady marks the server ready (or not) for /readyz: ready once every
-// member's catalogue is open.
+// SetReady marks the server ready (or not): ready once every member's
+// catalogue and the stores are open. Until then Serve answers /healthz,
+// /readyz (503 not_ready) and /metrics, and every other request with 503
+// not_ready and Retry-After, touching nothing else of the Server: so the
+// setters (SetLists, SetRequests, SetLTI) may be called while Serve runs,
+// as long as it is before SetReady(true).
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+// startupRoutes are answered before the server is ready.
+var startupRoutes = map[string]bool{"healthz": true, "readyz": true, "metrics": true}
+
+// notReadyRetry is the Retry-After of answers given while starting, in
+// seconds.
+const notReadyRetry = "5"
+
+// notReady answers a request that arrived while the server is starting.
+func notReady(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.Set("Retry-After", notReadyRetry)
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	writeError(ctx, &apiError{Status: fasthttp.StatusServiceUnavailable, Code: CodeNotReady,
+		Message: "Commonshelf is starting: member catalogues and resource lists are still being opened; try again in a few seconds"})
+}
 
 // Mount has h serve every path under prefix ("/demo-lms/": the path itself
 // and everything below it; the path without its final slash is redirected
@@ -130,7 +181,10 @@ func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
 
 // Shutdown stops accepting connections and waits for requests in flight,
 // at most until ctx is done.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	// Both, even when the first fails: neither may keep serving.
+	return errors.Join(s.opSrv.ShutdownWithContext(ctx), s.srv.ShutdownWithContext(ctx))
+}
 
 // route is a matched endpoint: its label for metrics and its handler.
 type route struct {
@@ -174,7 +228,7 @@ func (s *Server) match(method, path string) (route, *apiError) {
 	case "/readyz":
 		return get("readyz", s.handleReady)
 	case "/metrics":
-		return get("metrics", func(ctx *fasthttp.RequestCtx, _ []string) { s.prom(ctx) })
+		return get("metrics", s.handleMetrics)
 	case "/api/v1", "/api/v1/":
 		return get("index", s.handleIndex)
 	case "/":
@@ -298,54 +352,142 @@ func (s *Server) match(method, path string) (route, *apiError) {
 }
 
 // transportError answers a request fasthttp could not parse (too large,
-// malformed) in the API's JSON error shape.
+// malformed) in the API's JSON error shape. fasthttp's error quotes the
+// raw request bytes, credentials included: neither the answer nor the log
+// repeats them.
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	var big *fasthttp.ErrSmallBuffer
-	status, msg := fasthttp.StatusBadRequest, "the request could not be read: "+err.Error()
-	if errors.As(err, &big) {
+	// The answer says what went wrong in fasthttp's own words, up to the
+	// first thing it quotes of the request.
+	cause, _, _ := strings.Cut(redactTransport(err.Error()), "[")
+	status, msg := fasthttp.StatusBadRequest, "the request could not be read: "+strings.TrimRight(cause, " :,(")
+	switch {
+	case errors.As(err, &big):
 		status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "the request line or headers are too large"
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, msg = fasthttp.StatusRequestEntityTooLarge, "the request body is too large"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// The connection ended before the body it declared: for an upload
+		// that is the upload's own error (nothing was stored).
+		code := CodeInvalidParameter
+		if _, ok := fileRoute(strings.TrimPrefix(string(ctx.Path()), "/api/v1/lists/")); ok {
+			code = CodeUploadCut
+		}
+		s.log.Info("request body cut short", "remote", ctx.RemoteIP().String(), "path", string(ctx.Path()))
+		ctx.SetConnectionClose()
+		writeError(ctx, &apiError{Status: status, Code: code, Message: "the connection ended before the whole body arrived; nothing was stored"})
+		return
 	}
+	s.log.Info("request not readable", "remote", ctx.RemoteIP().String(), "status", status, "err", redactTransport(err.Error()))
+	ctx.SetConnectionClose()
 	writeError(ctx, &apiError{Status: status, Code: CodeInvalidParameter, Message: msg})
+}
+
+// redactTransport cuts what a fasthttp error or log line quotes of the
+// request or response bytes ("…: buffer size=N, contents: \"GET /…\""):
+// whatever precedes it says what went wrong.
+func redactTransport(msg string) string {
+	for _, marker := range []string{"buffer size=", "contents:", "Buffer size="} {
+		if i := strings.Index(msg, marker); i >= 0 {
+			msg = strings.TrimRight(msg[:i], " :,") + " (request bytes not shown)"
+		}
+	}
+	// Any other quoted text (Go-quoted, so a quote inside it is escaped)
+	// may be a header value: keep only its length. An unclosed quote
+	// hides the rest.
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(msg, '"')
+		if i < 0 {
+			b.WriteString(msg)
+			break
+		}
+		b.WriteString(msg[:i])
+		j, closed := i+1, false
+		for ; j < len(msg); j++ {
+			if msg[j] == '\\' {
+				j++
+				continue
+			}
+			if msg[j] == '"' {
+				closed = true
+				break
+			}
+		}
+		if !closed {
+			b.WriteString("[…]")
+			break
+		}
+		fmt.Fprintf(&b, "[%d bytes]", j-i-1)
+		msg = msg[j+1:]
+	}
+	return b.String()
 }
 
 // Handler is the server's request handler: request id, recovery, logging and
 // metrics around the routes.
-func (s *Server) Handler() fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		start := time.Now()
-		reqID := string(ctx.Request.Header.Peek("X-Request-Id"))
-		if reqID == "" || len(reqID) > 64 {
-			reqID = newRequestID()
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handler }
+
+func (s *Server) handler(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	reqID := string(ctx.Request.Header.Peek("X-Request-Id"))
+	if !validRequestID(reqID) {
+		reqID = newRequestID()
+	}
+	ctx.Response.Header.Set("X-Request-Id", reqID)
+	method, path := string(ctx.Method()), string(ctx.Path())
+	rt, aerr := s.match(method, path)
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("handler panicked", "request_id", reqID, "path", path, "panic", r, "stack", string(debug.Stack()))
+				writeError(ctx, &apiError{Status: fasthttp.StatusInternalServerError, Code: CodeInternal,
+					Message: "internal error; the server log has the details (request id " + reqID + ")"})
+			}
+		}()
+		if !s.ready.Load() && !startupRoutes[rt.name] {
+			notReady(ctx)
+			return
 		}
-		ctx.Response.Header.Set("X-Request-Id", reqID)
-		method, path := string(ctx.Method()), string(ctx.Path())
-		rt, aerr := s.match(method, path)
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					s.log.Error("handler panicked", "request_id", reqID, "path", path, "panic", r, "stack", string(debug.Stack()))
-					writeError(ctx, &apiError{Status: fasthttp.StatusInternalServerError, Code: CodeInternal,
-						Message: "internal error; the server log has the details (request id " + reqID + ")"})
-				}
-			}()
-			if aerr != nil {
-				if htmlRoutes[rt.name] {
-					s.methodNotAllowedPage(ctx, method, aerr)
-					return
-				}
-				writeError(ctx, aerr)
+		if aerr != nil {
+			if htmlRoutes[rt.name] {
+				s.methodNotAllowedPage(ctx, method, aerr)
 				return
 			}
-			rt.handler(ctx, rt.params)
-		}()
-		took := time.Since(start)
-		status := ctx.Response.StatusCode()
-		s.metrics.observe(rt.name, status, took)
-		if rt.name != "metrics" && rt.name != "healthz" && rt.name != "readyz" {
-			s.log.Info("http", "request_id", reqID, "method", method, "path", path, "route", rt.name,
-				"status", status, "took_ms", float64(took.Microseconds())/1000, "remote", ctx.RemoteIP().String())
+			writeError(ctx, aerr)
+			return
+		}
+		release, ok := s.admit(ctx, rt.name)
+		if !ok {
+			s.shed(ctx, rt.name)
+			return
+		}
+		defer release() // also when the handler panics
+		rt.handler(ctx, rt.params)
+	}()
+	took := time.Since(start)
+	status := ctx.Response.StatusCode()
+	s.metrics.observe(rt.name, status, took)
+	if rt.name != "metrics" && rt.name != "healthz" && rt.name != "readyz" {
+		s.log.Info("http", "request_id", reqID, "method", method, "path", path, "route", rt.name,
+			"status", status, "took_ms", float64(took.Microseconds())/1000, "remote", ctx.RemoteIP().String())
+	}
+}
+
+// validRequestID reports whether a caller's X-Request-Id may be kept (and
+// so repeated in the answer and the log): 1–64 letters, digits, '.', '_'
+// or '-'.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
 		}
 	}
+	return true
 }
 
 func newRequestID() string {
@@ -355,7 +497,7 @@ func newRequestID() string {
 }
 
 func (s *Server) handleSearch(ctx *fasthttp.RequestCtx, _ []string) {
-	req, aerr := s.parseSearch(ctx.QueryArgs())
+	req, aerr := s.parseSearch(ctx.QueryArgs(), s.operator(ctx))
 	if aerr != nil {
 		writeError(ctx, aerr)
 		return
@@ -387,8 +529,9 @@ func (s *Server) handleSearch(ctx *fasthttp.RequestCtx, _ []string) {
 	p := encodedPage{body: body, etag: strongETag(body)}
 	if pageKey != "" {
 		// The version in the key retires the entry when the answer changes;
-		// the TTL only bounds how long an unused one lingers.
-		s.pages.Set(pageKey, cache.Item[encodedPage]{Value: p, Size: int64(len(body) + len(pageKey) + 64), TTL: time.Minute})
+		// the TTL only bounds how long an unused one lingers. Its size is
+		// what it keeps: body, ETag, key and the cache's entry.
+		s.pages.Set(pageKey, cache.Item[encodedPage]{Value: p, Size: int64(cap(body)+cap(p.etag)+len(pageKey)) + 320, TTL: time.Minute})
 	}
 	writeCacheable(ctx, p, cacheControl)
 }
@@ -450,8 +593,34 @@ func etagMatches(header, etag []byte) bool {
 	return false
 }
 
+// handleMembers lists the members: to operators with each one's live
+// state (breaker, load, recent outcomes and errors), to others only who
+// they are.
 func (s *Server) handleMembers(ctx *fasthttp.RequestCtx, _ []string) {
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"members": s.engine.Members()})
+	if s.operator(ctx) == opYes {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"members": s.engine.Members()})
+		return
+	}
+	type memberJSON struct {
+		ID        string `json:"id"`
+		Name      string `json:"name"`
+		Connector string `json:"connector"`
+	}
+	infos := s.engine.Members()
+	out := make([]memberJSON, len(infos))
+	for i, m := range infos {
+		out[i] = memberJSON{ID: m.ID, Name: m.Name, Connector: m.Connector}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"members": out})
+}
+
+// handleMetrics serves the Prometheus metrics to operators.
+func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx, _ []string) {
+	if aerr := s.operatorOnly(s.operator(ctx), "/metrics"); aerr != nil {
+		writeError(ctx, aerr)
+		return
+	}
+	s.prom(ctx)
 }
 
 // institutionJSON is an institution as GET /api/v1/institutions lists it.
@@ -492,21 +661,27 @@ func (s *Server) handleInstitutionConfig(ctx *fasthttp.RequestCtx, params []stri
 		Files *fileUsage `json:"files,omitempty"`
 	}{Effective: eff}
 	if s.lists != nil && s.lists.FilesEnabled() && id != "" {
-		used, err := s.lists.FileUsage(id)
-		if err != nil {
-			s.writeStoreError(ctx, err)
-			return
-		}
-		out.Files = &fileUsage{UsedBytes: used, QuotaBytes: eff.FileQuotaBytes(),
+		out.Files = &fileUsage{QuotaBytes: eff.FileQuotaBytes(),
 			UploadMaxBytes: map[string]int64{consortium.RoleInstructor: eff.UploadMaxBytes(consortium.RoleInstructor), consortium.RoleStudent: eff.UploadMaxBytes(consortium.RoleStudent)},
 			StudentUploads: eff.StudentUploads()}
+		// What an institution stores is its own business and its
+		// operators': the policy is public, the use is not.
+		if p, ok := s.principal(ctx); (ok && p.Inst == id && p.Role == consortium.RoleAdmin && p.Via == "api") || s.operator(ctx) == opYes {
+			used, err := s.lists.FileUsage(id)
+			if err != nil {
+				s.writeStoreError(ctx, err)
+				return
+			}
+			out.Files.UsedBytes = &used
+		}
 	}
 	writeJSON(ctx, fasthttp.StatusOK, out)
 }
 
 // fileUsage is an institution's file storage in its config view.
 type fileUsage struct {
-	UsedBytes      int64            `json:"used_bytes"`
+	// UsedBytes is shown to the institution's admin key and operators.
+	UsedBytes      *int64           `json:"used_bytes,omitempty"`
 	QuotaBytes     int64            `json:"quota_bytes"`
 	UploadMaxBytes map[string]int64 `json:"upload_max_bytes"`
 	StudentUploads bool             `json:"student_uploads"`
@@ -518,7 +693,7 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx, _ []string) {
 
 func (s *Server) handleReady(ctx *fasthttp.RequestCtx, _ []string) {
 	if !s.ready.Load() {
-		writeError(ctx, &apiError{Status: fasthttp.StatusServiceUnavailable, Code: CodeNotReady, Message: "member catalogues are still being opened"})
+		notReady(ctx)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]string{"status": "ready"})
@@ -538,6 +713,7 @@ func (s *Server) handleIndex(ctx *fasthttp.RequestCtx, _ []string) {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	shed     prometheus.Counter
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -550,7 +726,10 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route"}),
 	}
-	reg.MustRegister(m.requests, m.latency)
+	m.shed = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "commonshelf", Name: "searches_shed_total", Help: "Searches refused with 503 because the bound on searches in flight was reached.",
+	})
+	reg.MustRegister(m.requests, m.latency, m.shed)
 	return m
 }
 
@@ -562,7 +741,9 @@ func (m *httpMetrics) observe(route string, status int, took time.Duration) {
 // slogPrinter routes fasthttp's own log lines to slog.
 type slogPrinter struct{ log *slog.Logger }
 
-func (p slogPrinter) Printf(format string, args ...any) { p.log.Warn(fmt.Sprintf(format, args...)) }
+func (p slogPrinter) Printf(format string, args ...any) {
+	p.log.Warn(redactTransport(fmt.Sprintf(format, args...)))
+}
 
 // htmlRoutes are the routes people open in a browser: their errors are
 // pages, not JSON.

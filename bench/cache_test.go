@@ -279,5 +279,7 @@ func cacheBenchAPI(t *testing.T) fasthttp.RequestHandler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return api.New(logger, cfg, engine, reg).Handler()
+	srv := api.New(logger, cfg, engine, reg)
+	srv.SetReady(true)
+	return srv.Handler()
 }

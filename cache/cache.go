@@ -1,15 +1,50 @@
-// Package cache is Commonshelf's hot-query cache: a bounded LRU whose
-// entries carry their own expiry (checked on read, so there is no cleanup
-// goroutine and the cache runs unchanged inside testing/synctest), tags that
-// let a whole group of entries be dropped at once, and a Group that puts
-// singleflight and stale-while-revalidate in front of it.
+// Package cache is Commonshelf's hot-query cache: a bounded, scan-resistant
+// cache whose entries carry their own expiry (checked on read, so there is
+// no cleanup goroutine and the cache runs unchanged inside
+// testing/synctest), tags that let a whole group of entries be dropped at
+// once, and a Group that puts singleflight and stale-while-revalidate in
+// front of it.
 //
 // The cache knows nothing of what it caches: the caller says how big a value
-// is, how long it stays fresh, how long it may be served stale, and which
-// tags it depends on.
+// is, how long it stays fresh, how long it may be served stale, which tags
+// it depends on, and how good it is compared with another value of the same
+// key.
+//
+// # Eviction: a segmented LRU bounded by bytes
+//
+// Anyone on the open web can send a stream of queries nobody else asks
+// for. Under plain LRU each of them would push a hot answer out; the cache
+// must resist such scans. It is a segmented LRU (SLRU) with a memory of
+// evicted keys, as in 2Q: a stored value goes on probation; the first time
+// it is read it moves to the protected segment. A value evicted from
+// probation before its second request leaves its key's hash behind (the
+// last max(MaxEntries, 4096) of them are kept, about 100 bytes each), and
+// when it is stored again it goes straight to the protected segment: it
+// was asked for twice. The protected segment may fill at most 80 % of the
+// byte and entry limits; when a promotion takes it past them, its least
+// recently used entries go back on probation. Eviction takes the least
+// recently used entry on probation first, and touches the protected
+// segment only when probation holds nothing else. So one-off values only
+// ever displace each other in the probation segment (at least 20 % of the
+// cache), and a value asked for twice is kept for as long as it is read
+// more often than the protected segment turns over. (A scan that asks for
+// every key twice does reach the protected segment; it then competes with
+// the hot values on recency, as under plain LRU.)
+//
+// Why not golang-lru's 2Q or ARC: both bound the number of entries, and
+// this cache is bounded by bytes (answers differ in size by a hundred
+// times) as well as entries; it also keeps tags, per-entry expiry and a
+// stale grace beside each entry. Why not a frequency sketch with admission
+// (TinyLFU): it would also resist keys sent twice, but at the price of a
+// sketch to size, age and reason about, and of refusing new answers whose
+// second request is still to come; the answers cached here live for
+// minutes, so two segments of recency are enough. The segments are
+// simplelru lists used for order only: the limits are kept here, in bytes
+// and entries.
 package cache
 
 import (
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -86,28 +121,48 @@ type Item[V any] struct {
 	// carrying the tag. Tags should come from a small set (such as member
 	// ids): the cache remembers each tag's last invalidation.
 	Tags []string
+	// Quality ranks the values of one key: a value never replaces a fresh
+	// entry of higher Quality (it is returned to whoever computed it, and
+	// the better entry stays). Equal Quality — 0 for every value, say —
+	// lets the newest win.
+	Quality int
 }
 
 // entry is a stored Item.
 type entry[V any] struct {
-	item    Item[V]
-	expires time.Time // end of freshness
-	dies    time.Time // end of the grace period
+	item      Item[V]
+	expires   time.Time // end of freshness
+	dies      time.Time // end of the grace period
+	protected bool      // in the protected segment (else on probation)
 }
 
-// Cache is a bounded LRU of values with per-entry expiry and tags. It is
-// safe for concurrent use. Values are handed out as stored: a caller must
-// not modify a value it got from the cache.
+// Cache is a bounded, scan-resistant cache of values with per-entry expiry
+// and tags (see the package doc for the eviction policy). It is safe for
+// concurrent use. Values are handed out as stored: a caller must not
+// modify a value it got from the cache.
 type Cache[V any] struct {
-	mu      sync.Mutex
-	lru     *simplelru.LRU[string, *entry[V]]
-	bytes   int64
-	tags    map[string]map[string]struct{} // tag → keys of entries carrying it
-	tagGen  map[string]uint64              // tag → generation of its last invalidation
-	purgeAt uint64                         // generation of the last Purge
-	gen     uint64                         // bumped by every invalidation
-	opts    Options
-	m       *Metrics
+	mu sync.Mutex
+	// probation holds entries not read since they were stored; protected
+	// those read at least once. Both are recency lists only: the byte and
+	// entry limits are kept here, so they never evict by themselves.
+	probation, protected *simplelru.LRU[string, *entry[V]]
+	bytes                int64                          // of both segments
+	protBytes            int64                          // of the protected segment
+	tags                 map[string]map[string]struct{} // tag → keys of entries carrying it
+	tagGen               map[string]uint64              // tag → generation of its last invalidation
+	purgeAt              uint64                         // generation of the last Purge
+	gen                  uint64                         // bumped by every invalidation
+	opts                 Options
+	// protMaxBytes and protMaxEntries bound the protected segment: what
+	// the limits leave beyond them is the probation segment's least.
+	protMaxBytes   int64
+	protMaxEntries int
+	// ghosts remembers the keys (hashed) of the entries most recently
+	// evicted from probation: a key stored again while remembered has
+	// been asked for twice, and goes straight to the protected segment.
+	ghosts *simplelru.LRU[uint64, struct{}]
+	seed   maphash.Seed
+	m      *Metrics
 }
 
 // New builds a cache. metrics may be nil.
@@ -122,21 +177,52 @@ func New[V any](opts Options, metrics *Metrics) *Cache[V] {
 		opts.Now = time.Now
 	}
 	c := &Cache[V]{
-		tags:   map[string]map[string]struct{}{},
-		tagGen: map[string]uint64{},
-		opts:   opts,
-		m:      metrics,
+		tags:           map[string]map[string]struct{}{},
+		tagGen:         map[string]uint64{},
+		opts:           opts,
+		protMaxBytes:   opts.MaxBytes - opts.MaxBytes*probationPercent/100,
+		protMaxEntries: opts.MaxEntries - opts.MaxEntries*probationPercent/100,
+		m:              metrics,
 	}
-	// simplelru is not safe for concurrent use: c.mu guards it, the byte
-	// count and the tag index together, and its eviction callback runs
-	// under c.mu, so the three never disagree.
-	c.lru, _ = simplelru.NewLRU(opts.MaxEntries, c.onRemove) // MaxEntries > 0: cannot fail
+	// simplelru is not safe for concurrent use: c.mu guards both lists,
+	// the byte counts and the tag index together. Each list could hold
+	// every entry plus the one being added, so it never evicts on its own.
+	c.probation, _ = simplelru.NewLRU[string, *entry[V]](opts.MaxEntries+1, nil) // size > 0: cannot fail
+	c.protected, _ = simplelru.NewLRU[string, *entry[V]](opts.MaxEntries+1, nil)
+	c.ghosts, _ = simplelru.NewLRU[uint64, struct{}](max(opts.MaxEntries, minGhosts), nil)
+	c.seed = maphash.MakeSeed()
 	return c
 }
 
-// onRemove keeps the byte count and the tag index in step with the LRU; it
-// runs for every entry leaving it (evicted, removed, replaced or purged).
-func (c *Cache[V]) onRemove(key string, e *entry[V]) {
+// minGhosts is the least number of evicted keys remembered (about 100
+// bytes each, whatever the key's length, outside MaxBytes).
+const minGhosts = 4096
+
+// probationPercent is the share of the limits the probation segment keeps
+// for itself: the protected segment holds at most the rest.
+const probationPercent = 20
+
+// peek finds key's entry without changing any recency; c.mu is held.
+func (c *Cache[V]) peek(key string) (*entry[V], bool) {
+	if e, ok := c.protected.Peek(key); ok {
+		return e, true
+	}
+	return c.probation.Peek(key)
+}
+
+// remove drops key's entry, keeping the byte counts and the tag index in
+// step; c.mu is held. It reports whether there was one.
+func (c *Cache[V]) remove(key string) bool {
+	e, ok := c.peek(key)
+	if !ok {
+		return false
+	}
+	if e.protected {
+		c.protected.Remove(key)
+		c.protBytes -= e.item.Size
+	} else {
+		c.probation.Remove(key)
+	}
 	c.bytes -= e.item.Size
 	for _, t := range e.item.Tags {
 		if keys := c.tags[t]; keys != nil {
@@ -146,39 +232,86 @@ func (c *Cache[V]) onRemove(key string, e *entry[V]) {
 			}
 		}
 	}
+	return true
 }
+
+// len is the number of entries; c.mu is held.
+func (c *Cache[V]) len() int { return c.probation.Len() + c.protected.Len() }
 
 // Get looks key up. A fresh entry is returned with Fresh; an entry past its
 // TTL but within its grace period with Stale (the caller should refresh
-// it); anything else is a Miss, and an entry past its grace is dropped.
+// it); anything else is a Miss, and an entry past its grace is dropped. A
+// hit moves an entry on probation to the protected segment.
 func (c *Cache[V]) Get(key string) (V, Outcome) {
 	now := c.opts.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, out := c.lookup(key, now)
+	v, out := c.lookup(key, now, true)
 	c.m.lookup(out.State)
 	return v, out
 }
 
-// lookup is Get without metrics; c.mu is held.
-func (c *Cache[V]) lookup(key string, now time.Time) (V, Outcome) {
+// lookup is Get without metrics; c.mu is held. touch says whether a hit
+// counts as a use (recency and promotion).
+func (c *Cache[V]) lookup(key string, now time.Time, touch bool) (V, Outcome) {
 	var zero V
-	e, ok := c.lru.Get(key)
-	switch {
-	case !ok:
+	e, ok := c.peek(key)
+	if !ok {
 		return zero, Outcome{}
-	case now.Before(e.expires):
-		return e.item.Value, Outcome{State: Fresh, Expires: e.expires}
-	case now.Before(e.dies):
-		return e.item.Value, Outcome{State: Stale, Expires: e.expires}
 	}
-	c.lru.Remove(key)
-	c.gauges()
-	return zero, Outcome{}
+	var out Outcome
+	switch {
+	case now.Before(e.expires):
+		out = Outcome{State: Fresh, Expires: e.expires}
+	case now.Before(e.dies):
+		out = Outcome{State: Stale, Expires: e.expires}
+	default:
+		c.remove(key)
+		c.gauges()
+		return zero, Outcome{}
+	}
+	if touch {
+		c.use(key, e)
+	}
+	return e.item.Value, out
+}
+
+// use records a read of key's entry: a protected entry becomes the most
+// recently used; an entry on probation, read for the first time since it
+// was stored, is promoted to the protected segment, whose least recently
+// used entries go back on probation (as its most recent) to make room.
+// c.mu is held.
+func (c *Cache[V]) use(key string, e *entry[V]) {
+	if e.protected {
+		c.protected.Get(key)
+		return
+	}
+	c.probation.Remove(key)
+	e.protected = true
+	c.protected.Add(key, e)
+	c.protBytes += e.item.Size
+	c.demote(key)
+}
+
+// demote moves the protected segment's least recently used entries to
+// probation until it is within its limits, sparing key (the entry just
+// promoted or stored); c.mu is held.
+func (c *Cache[V]) demote(key string) {
+	for c.protBytes > c.protMaxBytes || c.protected.Len() > c.protMaxEntries {
+		k, e, ok := c.protected.GetOldest()
+		if !ok || k == key {
+			return
+		}
+		c.protected.Remove(k)
+		c.protBytes -= e.item.Size
+		e.protected = false
+		c.probation.Add(k, e)
+	}
 }
 
 // Set stores it under key (replacing any entry) and returns when it stops
-// being fresh; zero if it was not stored (TTL ≤ 0 or bigger than MaxBytes).
+// being fresh; zero if it was not stored (TTL ≤ 0, bigger than MaxBytes,
+// or a fresh entry of higher Quality is kept).
 func (c *Cache[V]) Set(key string, it Item[V]) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -215,22 +348,36 @@ func (c *Cache[V]) set(key string, it Item[V]) time.Time {
 	if it.Size < 0 {
 		it.Size = 0
 	}
+	now := c.opts.Now()
+	old, had := c.peek(key)
+	if had && now.Before(old.expires) && old.item.Quality > it.Quality {
+		// A worse answer never replaces a better one still fresh.
+		return time.Time{}
+	}
 	if it.TTL <= 0 || it.Size > c.opts.MaxBytes {
 		// Whatever was stored is older than this answer: drop it too.
-		c.lru.Remove(key)
+		c.remove(key)
 		c.gauges()
 		return time.Time{}
 	}
 	if it.Grace < 0 {
 		it.Grace = 0
 	}
-	now := c.opts.Now()
 	e := &entry[V]{item: it, expires: now.Add(it.TTL)}
 	e.dies = e.expires.Add(it.Grace)
-	c.lru.Remove(key) // a replaced entry goes through onRemove like any other
-	evicted := 0
-	if c.lru.Add(key, e) {
-		evicted++
+	// A replaced entry keeps its place: a hot answer refreshed stays
+	// protected, a one-off one stays on probation. A key evicted from
+	// probation not long ago is asked for a second time: protected.
+	e.protected = had && old.protected
+	if !had && c.ghosts.Remove(maphash.String(c.seed, key)) {
+		e.protected = true
+	}
+	c.remove(key)
+	if e.protected {
+		c.protected.Add(key, e)
+		c.protBytes += it.Size
+	} else {
+		c.probation.Add(key, e)
 	}
 	c.bytes += it.Size
 	for _, t := range it.Tags {
@@ -241,8 +388,12 @@ func (c *Cache[V]) set(key string, it Item[V]) time.Time {
 		}
 		keys[key] = struct{}{}
 	}
-	for c.bytes > c.opts.MaxBytes {
-		if _, _, ok := c.lru.RemoveOldest(); !ok {
+	if e.protected {
+		c.demote(key)
+	}
+	evicted := 0
+	for c.bytes > c.opts.MaxBytes || c.len() > c.opts.MaxEntries {
+		if !c.evictOne(key) {
 			break
 		}
 		evicted++
@@ -252,6 +403,20 @@ func (c *Cache[V]) set(key string, it Item[V]) time.Time {
 	return e.expires
 }
 
+// evictOne drops the least recently used entry on probation, or, when
+// probation holds nothing but key (the entry being stored), the protected
+// segment's least recently used; c.mu is held.
+func (c *Cache[V]) evictOne(key string) bool {
+	if k, _, ok := c.probation.GetOldest(); ok && k != key {
+		c.ghosts.Add(maphash.String(c.seed, k), struct{}{})
+		return c.remove(k)
+	}
+	if k, _, ok := c.protected.GetOldest(); ok && k != key {
+		return c.remove(k)
+	}
+	return false
+}
+
 // InvalidateTag drops every entry carrying tag, and keeps values computed
 // before this call (by fills still in flight) from being stored.
 func (c *Cache[V]) InvalidateTag(tag string) {
@@ -259,8 +424,8 @@ func (c *Cache[V]) InvalidateTag(tag string) {
 	defer c.mu.Unlock()
 	c.gen++
 	c.tagGen[tag] = c.gen
-	for key := range c.tags[tag] { // onRemove edits c.tags[tag]; ranging over a map being deleted from is safe
-		c.lru.Remove(key)
+	for key := range c.tags[tag] { // remove edits c.tags[tag]; ranging over a map being deleted from is safe
+		c.remove(key)
 	}
 	c.gauges()
 }
@@ -272,7 +437,11 @@ func (c *Cache[V]) Purge() {
 	defer c.mu.Unlock()
 	c.gen++
 	c.purgeAt = c.gen
-	c.lru.Purge()
+	c.probation.Purge()
+	c.protected.Purge()
+	c.ghosts.Purge()
+	c.bytes, c.protBytes = 0, 0
+	clear(c.tags)
 	c.gauges()
 }
 
@@ -281,7 +450,7 @@ func (c *Cache[V]) Purge() {
 func (c *Cache[V]) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.lru.Len()
+	return c.len()
 }
 
 // Bytes is the sum of the entries' approximate sizes.
@@ -292,12 +461,13 @@ func (c *Cache[V]) Bytes() int64 {
 }
 
 // gauges exports the entry count and bytes; c.mu is held.
-func (c *Cache[V]) gauges() { c.m.size(c.lru.Len(), c.bytes) }
+func (c *Cache[V]) gauges() { c.m.size(c.len(), c.bytes) }
 
-// peekFresh is Get without metrics, for a fill's last look before it runs.
+// peekFresh is Get without metrics or use, for a fill's last look before
+// it runs.
 func (c *Cache[V]) peekFresh(key string) (V, Outcome) {
 	now := c.opts.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.lookup(key, now)
+	return c.lookup(key, now, false)
 }

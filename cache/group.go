@@ -79,7 +79,7 @@ func (g *Group[V]) Do(ctx context.Context, key string, fill Fill[V]) (V, Outcome
 	leader := false
 	ch := g.sf.DoChan(key, func() (any, error) {
 		leader = true
-		return g.run(context.WithoutCancel(ctx), key, fill, true)
+		return g.run(context.WithoutCancel(ctx), key, fill, shared)
 	})
 	select {
 	case r := <-ch:
@@ -101,11 +101,46 @@ func (g *Group[V]) Do(ctx context.Context, key string, fill Fill[V]) (V, Outcome
 
 // Recompute runs fill on the caller's own ctx, ignoring any entry and any
 // fill in flight, and stores the result: a caller's explicit request for a
-// fresh answer, which also refreshes the cache for everyone else.
+// fresh answer, which also refreshes the cache for everyone else — unless
+// the result is of lower Quality than a fresh entry, which stays.
 func (g *Group[V]) Recompute(ctx context.Context, key string, fill Fill[V]) (V, Outcome, error) {
-	f, err := g.run(ctx, key, fill, false)
+	f, err := g.run(ctx, key, fill, recompute)
 	return f.v, f.out, err
 }
+
+// Cached is Do without the fill on a miss: a fresh or a stale entry is
+// returned at once (a stale one starting one background refresh with fill,
+// as Do does), and a miss returns the zero value with State Miss. With
+// Alone it serves a caller whose own fill is not to be shared: the refresh
+// of a stale entry is for everyone, so fill must compute what Do's would.
+func (g *Group[V]) Cached(ctx context.Context, key string, fill Fill[V]) (V, Outcome) {
+	v, out := g.c.Get(key)
+	if out.State == Stale {
+		g.refresh(ctx, key, fill)
+	}
+	return v, out
+}
+
+// Alone runs fill for one caller only: on the caller's own ctx, neither
+// joining a fill in flight nor letting anyone join this one, so that no
+// other caller waits for, or gets, what this caller's fill computes. Its
+// result is stored as the Item says (and not over a fresh entry of higher
+// Quality); an Item that is not to be stored (TTL ≤ 0) leaves the cache as
+// it was, for one caller's unstored result says nothing about the entry
+// everyone else is served.
+func (g *Group[V]) Alone(ctx context.Context, key string, fill Fill[V]) (V, Outcome, error) {
+	f, err := g.run(ctx, key, fill, alone)
+	return f.v, f.out, err
+}
+
+// fillMode says whose fill run is doing.
+type fillMode uint8
+
+const (
+	shared    fillMode = iota // singleflight's, for every caller of the key
+	recompute                 // one caller's explicit refresh for everyone
+	alone                     // one caller's, for that caller alone
+)
 
 // refresh starts a background fill of a stale key, unless one is running.
 func (g *Group[V]) refresh(ctx context.Context, key string, fill Fill[V]) {
@@ -126,18 +161,18 @@ func (g *Group[V]) refresh(ctx context.Context, key string, fill Fill[V]) {
 		}()
 		// Through singleflight, so that callers arriving after the grace
 		// period has ended join this fill instead of starting another.
-		r := <-g.sf.DoChan(key, func() (any, error) { return g.run(detached, key, fill, true) })
+		r := <-g.sf.DoChan(key, func() (any, error) { return g.run(detached, key, fill, shared) })
 		if r.Err != nil {
 			g.logFillError("background refresh failed; the stale entry stays until its grace ends", key, r.Err)
 		}
 	}()
 }
 
-// run fills key and stores the result. With recheck, a fresh entry stored
-// since the caller looked (by a fill that finished in between) is returned
-// instead of filling again.
-func (g *Group[V]) run(ctx context.Context, key string, fill Fill[V], recheck bool) (filled[V], error) {
-	if recheck {
+// run fills key and stores the result. A shared fill first looks again: a
+// fresh entry stored since the caller looked (by a fill that finished in
+// between) is returned instead of filling again.
+func (g *Group[V]) run(ctx context.Context, key string, fill Fill[V], mode fillMode) (filled[V], error) {
+	if mode == shared {
 		if v, out := g.c.peekFresh(key); out.State == Fresh {
 			return filled[V]{v, out}, nil
 		}
@@ -151,6 +186,9 @@ func (g *Group[V]) run(ctx context.Context, key string, fill Fill[V], recheck bo
 	it, err := safeFill(ctx, key, fill)
 	if err != nil {
 		return filled[V]{}, err
+	}
+	if mode == alone && it.TTL <= 0 {
+		return filled[V]{it.Value, Outcome{State: Miss}}, nil
 	}
 	// A tag invalidated while the fill ran (a member's breaker changed)
 	// means the value may rest on what is no longer true: it is returned to

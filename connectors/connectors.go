@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/commonshelf/commonshelf/connectors/local"
@@ -95,7 +96,7 @@ func localOptions(id string, opts map[string]any) (local.Options, error) {
 			}
 			o.MaxConcurrent = n
 		default:
-			return o, fmt.Errorf("member %s: unknown option %q for the local connector (known: record_url, max_concurrent)", id, k)
+			return o, fmt.Errorf("member %s: unknown option %q for the local connector (known: %s)", id, k, strings.Join(localOptionNames, ", "))
 		}
 	}
 	return o, nil

@@ -68,9 +68,14 @@ type Config struct {
 	Consortium Consortium
 	// Institutions in file order. Ids are unique.
 	Institutions []Institution
+	// Server are the settings of the running service (load, memory,
+	// operator access); the zero value is the built-in behaviour.
+	Server Server
 	// File is the path given to Load (or the name given to Parse); problems
 	// and messages name it.
 	File string
+	// lines maps key paths to the lines they are written on (see Problem).
+	lines map[string]int
 }
 
 // Consortium is the consortium-wide part of the file.
@@ -205,7 +210,8 @@ func (c *Config) RequestKinds(id string) []string {
 type Cache struct {
 	// MaxEntries caps the cached searches; positive (built-in 10000).
 	MaxEntries int
-	// MaxMB caps their approximate memory in megabytes; positive (built-in
+	// MaxMB caps their memory in megabytes — the answers and their encoded
+	// pages together, as their real cost is measured; positive (built-in
 	// 256).
 	MaxMB int
 	// TTL is how long a complete answer is reused (built-in 5m). 0 (written

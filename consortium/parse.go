@@ -43,7 +43,7 @@ func Load(path string) (*Config, error) {
 // In the file, a key with an empty value (`key:` or `key: ~`) is the same as
 // leaving the key out.
 func Parse(data []byte, file, baseDir string) (*Config, error) {
-	p := &parser{file: file, baseDir: baseDir, locks: map[string]string{}}
+	p := &parser{file: file, baseDir: baseDir, locks: map[string]string{}, lines: map[string]int{}}
 	var c *Config
 	if root := p.document(data); root != nil {
 		c = p.config(root)
@@ -53,6 +53,7 @@ func Parse(data []byte, file, baseDir string) (*Config, error) {
 		return nil, &Error{Problems: p.problems}
 	}
 	c.File = file
+	c.lines = p.lines
 	return c, nil
 }
 
@@ -90,6 +91,9 @@ type parser struct {
 	ltiOwner map[string]int
 	work     int
 	tooMuch  bool
+	// lines maps the key path of every key and list item read to its line,
+	// for problems found after Load (see Config.Problem).
+	lines map[string]int
 }
 
 type keyPlace struct {
@@ -246,6 +250,7 @@ func (p *parser) mapping(n *yaml.Node, path string, known ...string) (mapping, b
 			continue
 		}
 		first[k.Value] = k.Line
+		p.lines[join(path, k.Value)] = k.Line
 		if known != nil && !slices.Contains(known, k.Value) {
 			p.add(k, join(path, k.Value), "unknown key %q (expected one of: %s)", k.Value, strings.Join(known, ", "))
 			continue
@@ -310,6 +315,11 @@ func (p *parser) list(n *yaml.Node, path string) ([]*yaml.Node, bool) {
 	if n.Kind != yaml.SequenceNode {
 		p.add(n, path, "must be a list, not %s", describe(n))
 		return nil, false
+	}
+	for i, item := range n.Content {
+		if item = resolve(item); item != nil {
+			p.lines[index(path, i)] = item.Line
+		}
 	}
 	return n.Content, true
 }
@@ -448,11 +458,14 @@ func (p *parser) links(n *yaml.Node, path string) ([]ExternalLink, bool) {
 // ---- the file ----
 
 func (p *parser) config(root *yaml.Node) *Config {
-	m, ok := p.mapping(root, "", "consortium", "institutions")
+	m, ok := p.mapping(root, "", "consortium", "institutions", "server")
 	if !ok {
 		return nil
 	}
 	c := &Config{}
+	if sn := m.get("server"); present(sn) {
+		p.server(sn, &c.Server)
+	}
 	p.cons = &c.Consortium
 	if cn := m.get("consortium"); present(cn) {
 		p.consortium(cn, &c.Consortium)

@@ -38,7 +38,13 @@ func configYAML(st *Stats, opts Options) []byte {
 	if pl != nil {
 		fmt.Fprintf(&b, "# Every institution registers the demo learning platform at %s for LTI 1.3 launches.\n", pl.Issuer)
 	}
-	b.WriteString(`consortium:
+	b.WriteString(`# The demo serves its operational data (/metrics, members' live status,
+# storage use, cache=bypass) to anyone, so that it can be tried; a
+# consortium facing the open web gives operators keys or an address of
+# their own instead (server.operator.keys, server.operator.listen).
+server:
+  operator: {open: true}
+consortium:
   id: demo
   name: Commonshelf Demo Consortium
   defaults:

@@ -625,6 +625,11 @@ func TestConsortiumYAML(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cfg struct {
+		Server struct {
+			Operator struct {
+				Open bool `yaml:"open"`
+			} `yaml:"operator"`
+		} `yaml:"server"`
 		Consortium struct {
 			ID       string `yaml:"id"`
 			Name     string `yaml:"name"`

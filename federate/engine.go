@@ -220,8 +220,15 @@ type Request struct {
 	// capped by the engine's maximum. A search shared by several callers
 	// (see CacheKey) runs with the budget of the one that started it.
 	Timeout time.Duration
+	// ConfiguredTimeout is the budget the configuration gives this
+	// searcher (its institution's search timeout); 0 means the engine's
+	// default. A caller whose Timeout is shorter searches alone: its
+	// answer is never shared with other callers, and cached only if
+	// complete (see searchCached).
+	ConfiguredTimeout time.Duration
 	// BypassCache asks for a fresh search even when the cache holds the
-	// answer; the fresh answer then replaces the cached one.
+	// answer; the fresh answer then replaces the cached one, unless it is
+	// worse (partial, where the cached one is complete and fresh).
 	BypassCache bool
 }
 
@@ -425,6 +432,12 @@ func (e *Engine) callMember(ctx context.Context, m *member, q Query, w Window, b
 		st.Status, st.Error = StatusBusy, fmt.Sprintf("member already has %d searches in flight", m.MaxInFlight)
 		return Page{}, st
 	}
+	started := false // whether the connector was called (and so owns the slot)
+	defer func() {
+		if !started { // also when the breaker panics before calling it
+			<-m.slots
+		}
+	}()
 	mctx := ctx
 	allowance := e.cfg.DefaultTimeout
 	if m.Timeout > 0 {
@@ -433,7 +446,6 @@ func (e *Engine) callMember(ctx context.Context, m *member, q Query, w Window, b
 		defer cancel()
 		allowance = m.Timeout
 	}
-	started := false // whether the connector was called (and so owns the slot)
 	page, err := m.breaker.Execute(func() (Page, error) {
 		started = true
 		p, err := e.guardedSearch(mctx, m, q, w)
@@ -443,9 +455,6 @@ func (e *Engine) callMember(ctx context.Context, m *member, q Query, w Window, b
 		}
 		return p, err
 	})
-	if !started {
-		<-m.slots
-	}
 	if err == nil {
 		st.Status = StatusOK
 		page.Records, page.Rejected = sanitize(m.ID, page.Records, w.Offset, page.Rejected)

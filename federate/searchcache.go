@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/commonshelf/commonshelf/cache"
 )
@@ -29,7 +30,9 @@ type CacheConfig struct {
 	// stale.
 	StaleGrace time.Duration
 	// MaxEntries and MaxBytes bound the cache; 0 means 10,000 entries and
-	// 256 MiB (approximate).
+	// 256 MiB. An answer counts as the heap it keeps (see approxSize, kept
+	// within 1–1.3× of the measured cost); garbage between collections
+	// comes on top of it, which the Go runtime's memory limit bounds.
 	MaxEntries int
 	MaxBytes   int64
 	// Window is how many merged works of a query are cached, so that every
@@ -114,35 +117,53 @@ func (e *Engine) windowRequest(req Request) Request {
 	return Request{Query: req.Query, Members: members, Home: home, Limit: e.window, Explain: true, Timeout: req.Timeout}
 }
 
+// Answer qualities (cache.Item.Quality): a partial answer never replaces a
+// complete one that is still fresh.
+const (
+	qualityPartial  = 0
+	qualityComplete = 1
+)
+
+// configuredBudget is the budget the configuration gives req's searcher.
+func (e *Engine) configuredBudget(req Request) time.Duration {
+	return e.budget(Request{Timeout: req.ConfiguredTimeout})
+}
+
 // searchCached answers req from the cache, or searches once for everyone
 // asking the same thing at the same time and caches the answer.
+//
+// No caller changes what other callers see for the worse. A caller whose
+// budget is shorter than its configured one is served a cached answer if
+// there is one; otherwise it searches alone — it neither joins nor leads
+// the shared search, so nobody else inherits its short budget — and its
+// answer is cached only if complete. A stale answer it is served is
+// refreshed with the configured budget. A bypass is a search alone too
+// when its budget is short; otherwise it replaces the cached answer,
+// unless its answer is partial and the cached one complete and fresh.
 func (e *Engine) searchCached(ctx context.Context, req Request) (*Response, error) {
 	start := time.Now()
 	wreq := e.windowRequest(req)
 	key := CacheKey(wreq, e.window)
-	fill := func(ctx context.Context) (cache.Item[*window], error) {
-		w := e.fillWindow(ctx, wreq)
-		if err := ctx.Err(); err != nil {
-			// The caller who asked went away (only a bypassing caller's
-			// search runs on its own context): the members were skipped,
-			// which says nothing worth keeping.
-			return cache.Item[*window]{}, fmt.Errorf("search %q: %w", key, err)
-		}
-		it := cache.Item[*window]{Value: w, Size: w.size, TTL: e.cacheCfg.TTL, Grace: e.cacheCfg.StaleGrace, Tags: wreq.Members}
-		if w.partial {
-			it.TTL, it.Grace = e.cacheCfg.PartialTTL, 0
-		}
-		return it, nil
-	}
+	short := e.budget(req) < e.configuredBudget(req)
 	var (
 		w   *window
 		out cache.Outcome
 		err error
 	)
-	if req.BypassCache {
-		w, out, err = e.group.Recompute(ctx, key, fill)
-	} else {
-		w, out, err = e.group.Do(ctx, key, fill)
+	switch {
+	case short && req.BypassCache:
+		w, out, err = e.group.Alone(ctx, key, e.windowFill(key, wreq, true))
+	case short:
+		configured := wreq
+		configured.Timeout = req.ConfiguredTimeout
+		w, out = e.group.Cached(ctx, key, e.windowFill(key, configured, false))
+		if out.State == cache.Miss {
+			w, out, err = e.group.Alone(ctx, key, e.windowFill(key, wreq, true))
+		}
+	case req.BypassCache:
+		w, out, err = e.group.Recompute(ctx, key, e.windowFill(key, wreq, false))
+	default:
+		w, out, err = e.group.Do(ctx, key, e.windowFill(key, wreq, false))
 	}
 	if err != nil {
 		if pe, ok := errors.AsType[*cache.PanicError](err); ok {
@@ -189,6 +210,29 @@ func (e *Engine) searchCached(ctx context.Context, req Request) (*Response, erro
 	return resp, nil
 }
 
+// windowFill is the cache fill searching the members for wreq. With
+// completeOnly, a partial answer is returned but not cached.
+func (e *Engine) windowFill(key string, wreq Request, completeOnly bool) cache.Fill[*window] {
+	return func(ctx context.Context) (cache.Item[*window], error) {
+		w := e.fillWindow(ctx, wreq)
+		if err := ctx.Err(); err != nil {
+			// The caller who asked went away (only a bypassing caller's
+			// search and a search alone run on the caller's context): the
+			// members were skipped, which says nothing worth keeping.
+			return cache.Item[*window]{}, fmt.Errorf("search %q: %w", key, err)
+		}
+		it := cache.Item[*window]{Value: w, Size: w.size + entrySize(key), TTL: e.cacheCfg.TTL, Grace: e.cacheCfg.StaleGrace,
+			Tags: wreq.Members, Quality: qualityComplete}
+		if w.partial {
+			it.TTL, it.Grace, it.Quality = e.cacheCfg.PartialTTL, 0, qualityPartial
+			if completeOnly {
+				it.TTL = 0
+			}
+		}
+		return it, nil
+	}
+}
+
 // fillWindow searches the members for a window request and ranks the works.
 func (e *Engine) fillWindow(ctx context.Context, wreq Request) *window {
 	start := time.Now()
@@ -211,50 +255,123 @@ func (e *Engine) fillWindow(ctx context.Context, wreq Request) *window {
 	return w
 }
 
-// approxSize estimates the window's memory: fixed costs per value plus the
-// text it holds. It is meant to be within a factor of two, for the cache's
-// byte limit.
+// approxSize is what keeping the window costs the heap, counted the way
+// the allocator spends it: every object the window keeps reachable, once,
+// rounded up as to Go's size classes. Text a Result shares with its records
+// (titles, names, holdings' ids and links) is counted with the records;
+// what a Result holds of its own (its id, work key, merge reasons, the
+// arrays of its slices, its score parts) with the Result. The constants
+// were calibrated against the live heap of catalogue-like windows
+// (TestWindowSizeCountsWhatAWindowCosts, which keeps approxSize between 1×
+// and 1.3× of what a window really costs).
 func (w *window) approxSize() int64 {
-	const (
-		perResult  = 512 // Result, its Explain and two small maps
-		perRecord  = 320
-		perHolding = 96
-		perString  = 16
-	)
-	strs := func(l []string) int64 {
-		n := int64(0)
-		for _, s := range l {
-			n += perString + int64(len(s))
-		}
-		return n
-	}
-	ids := func(i Identifiers) int64 {
-		return strs(i.ISBN) + strs(i.ISSN) + strs(i.OCLC) + strs(i.LCCN) + strs(i.DOI)
-	}
-	n := int64(256)
+	n := allocSize(int(unsafe.Sizeof(window{}))) + allocSize(ptrSize*cap(w.works))
 	for _, r := range w.works {
-		n += perResult + int64(len(r.ID)+len(r.Title)+len(r.Publisher)+len(r.Edition)+len(r.Series)) +
-			strs(r.Authors) + strs(r.Subjects) + strs(r.MergedBy) + ids(r.Identifiers)
-		for _, h := range r.Holdings {
-			n += perHolding + int64(len(h.Member)+len(h.RecordID)+len(h.Title))
-			for _, l := range h.Links {
-				n += perString*2 + int64(len(l.URL)+len(l.Label))
-			}
+		n += allocSize(int(unsafe.Sizeof(Result{}))) + str(r.ID) + str(r.workKey) +
+			strSlice(r.MergedBy) + allocSize(strHeader*cap(r.Authors)) + allocSize(strHeader*cap(r.Subjects)) +
+			idArrays(r.Identifiers) + allocSize(int(unsafe.Sizeof(Holding{}))*cap(r.Holdings)) +
+			allocSize(ptrSize*cap(r.records))
+		if r.Explain != nil {
+			n += allocSize(int(unsafe.Sizeof(Explain{}))) + mapSize(len(r.Explain.Weights), strHeader+8) +
+				mapSize(len(r.Explain.MemberRanks), strHeader+8)
 		}
 		for _, rec := range r.records {
-			n += perRecord + int64(len(rec.RecordID)+len(rec.Title)+len(rec.Publisher)+len(rec.Edition)+len(rec.Series)) +
-				strs(rec.Authors) + strs(rec.Subjects) + ids(rec.Identifiers)
+			n += allocSize(int(unsafe.Sizeof(Record{}))) + str(rec.RecordID) + str(rec.Title) + str(rec.Publisher) +
+				str(rec.Edition) + str(rec.Series) + str(rec.Format) + str(rec.Language) +
+				strSlice(rec.Authors) + strSlice(rec.Subjects) + allocSize(int(unsafe.Sizeof(Link{}))*cap(rec.Links))
+			for _, l := range [][]string{rec.Identifiers.ISBN, rec.Identifiers.ISSN, rec.Identifiers.OCLC, rec.Identifiers.LCCN, rec.Identifiers.DOI} {
+				n += strSlice(l)
+			}
+			for _, l := range rec.Links {
+				n += str(l.URL) + str(l.Label)
+			}
 		}
 	}
+	n += allocSize(int(unsafe.Sizeof(Facet{})) * cap(w.facets))
 	for _, f := range w.facets {
+		n += allocSize(int(unsafe.Sizeof(FacetValue{})) * cap(f.Values))
 		for _, v := range f.Values {
-			n += perString + 8 + int64(len(v.Value))
+			n += str(v.Value)
 		}
 	}
+	n += allocSize(int(unsafe.Sizeof(MemberStatus{})) * cap(w.members))
 	for _, m := range w.members {
-		n += 128 + int64(len(m.Error)) + strs(m.Relaxed)
+		n += str(m.Error) + strSlice(m.Relaxed)
 	}
 	return n
+}
+
+// entrySize is what the cache spends to keep an entry beside its value: the
+// key, the entry, its list element and map slot (measured with the rest by
+// TestACacheFullOfDistinctAnswersStaysWithinItsBudget).
+func entrySize(key string) int64 { return str(key) + 256 }
+
+// Sizes of a pointer and a string header.
+const (
+	ptrSize   = int(unsafe.Sizeof(uintptr(0)))
+	strHeader = int(unsafe.Sizeof(""))
+)
+
+// allocSize is what an allocation of n bytes takes from the heap: n
+// rounded up about as Go's size classes round it (never less).
+func allocSize(n int) int64 {
+	switch {
+	case n <= 0:
+		return 0
+	case n <= 8:
+		return 8
+	case n <= 16:
+		return 16
+	case n <= 128:
+		return int64((n + 15) &^ 15)
+	case n <= 256:
+		return int64((n + 31) &^ 31)
+	case n <= 512:
+		return int64((n + 63) &^ 63)
+	case n <= 1024:
+		return int64((n + 127) &^ 127)
+	case n <= 32<<10:
+		return int64(n + n/8) // classes are at most 12.5 % apart up to 32 KiB
+	}
+	return int64((n + 8191) &^ 8191) // whole pages
+}
+
+// str is a string's own allocation.
+func str(s string) int64 { return allocSize(len(s)) }
+
+// strSlice is a slice of strings: its array and every string.
+func strSlice(l []string) int64 {
+	n := allocSize(strHeader * cap(l))
+	for _, s := range l {
+		n += str(s)
+	}
+	return n
+}
+
+// idArrays are the arrays of a Result's identifier slices (the strings are
+// its records').
+func idArrays(ids Identifiers) int64 {
+	return allocSize(strHeader*cap(ids.ISBN)) + allocSize(strHeader*cap(ids.ISSN)) + allocSize(strHeader*cap(ids.OCLC)) +
+		allocSize(strHeader*cap(ids.LCCN)) + allocSize(strHeader*cap(ids.DOI))
+}
+
+// mapSize is a map of n entries of slot bytes each (key and value): Go's
+// swiss tables keep groups of 8 slots and a control word, at most 7/8 full,
+// and a directory and table header beyond 8 entries.
+func mapSize(n, slot int) int64 {
+	if n == 0 {
+		return 0
+	}
+	const header = 48
+	group := 8 + 8*slot
+	if n <= 8 {
+		return allocSize(header) + allocSize(group)
+	}
+	slots := 8
+	for slots*7/8 < n {
+		slots *= 2
+	}
+	return allocSize(header) + allocSize(64) + allocSize(8) + allocSize(slots/8*group)
 }
 
 // PurgeCache empties the hot-query cache (a no-op without one).

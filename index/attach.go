@@ -261,9 +261,11 @@ func (s *Store) Attach(ctx context.Context, institution, listID, citation string
 	} else if !ok {
 		return File{}, ErrNoCitation
 	}
-	s.gate.mu.RLock()
-	f, unused, err := s.attachGated(ctx, institution, key, citation, f, content, max, quota)
-	s.gate.mu.RUnlock()
+	f, unused, err := func() (File, []string, error) {
+		s.gate.mu.RLock()
+		defer s.gate.mu.RUnlock() // a panic must not close the gate for good
+		return s.attachGated(ctx, institution, key, citation, f, content, max, quota)
+	}()
 	// Outside the gate: content this upload stored without attaching it,
 	// and content others released while it ran, can go now.
 	s.releaseUnused(unused...)
@@ -282,9 +284,8 @@ func (s *Store) attachGated(ctx context.Context, institution, key, citation stri
 	}
 	f.ID, f.SHA256, f.Size, f.Type = newFileID(), blob.SHA256, blob.Size, blob.Type
 	f.Uploaded = time.Now().UTC().Format(time.RFC3339)
-	s.writeMu.Lock()
 	var existing *File
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketLists).Get([]byte(key))
 		if v == nil {
 			return ErrNoCitation
@@ -330,7 +331,6 @@ func (s *Store) attachGated(ctx context.Context, institution, key, citation stri
 		}
 		return addRef(tx, institution, blob.SHA256, blob.Size)
 	})
-	s.writeMu.Unlock()
 	var qe *QuotaError
 	switch {
 	case err == nil && existing != nil:
@@ -428,9 +428,8 @@ func (s *Store) Detach(institution, listID, citation, fileID string) error {
 		return err
 	}
 	defer s.end()
-	s.writeMu.Lock()
 	var unused []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		k := attachmentKey(listKey(institution, listID), citation, fileID)
 		v := tx.Bucket(bucketAttachments).Get(k)
 		if v == nil {
@@ -449,7 +448,6 @@ func (s *Store) Detach(institution, listID, citation, fileID string) error {
 		}
 		return err
 	})
-	s.writeMu.Unlock()
 	if err != nil {
 		if errors.Is(err, ErrNoFile) {
 			return err
@@ -580,4 +578,12 @@ func fillFiles(tx *bolt.Tx, key string, l *List) error {
 		}
 	}
 	return nil
+}
+
+// update runs fn in a write transaction under the store's write lock,
+// released however fn ends.
+func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.db.Update(fn)
 }

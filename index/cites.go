@@ -128,9 +128,26 @@ func (x *citeIndex) removeLocked(key string) {
 // cites the work. It works from memory only: it is meant to run for every
 // result of every catalogue search.
 func (s *Store) CitedBy(ids federate.Identifiers, workKey string) []ListRef {
-	x := s.cites
+	out := s.cites.citedBy(ids, workKey)
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Institution != b.Institution {
+			return a.Institution < b.Institution
+		}
+		if a.CourseCode != b.CourseCode {
+			return a.CourseCode < b.CourseCode
+		}
+		return a.ListID < b.ListID
+	})
+	return out
+}
+
+// citedBy is CitedBy's look-up, under the index's read lock; the answer
+// is unordered.
+func (x *citeIndex) citedBy(ids federate.Identifiers, workKey string) []ListRef {
 	var found map[string]*citing
 	x.mu.RLock()
+	defer x.mu.RUnlock()
 	look := func(key string) {
 		for i := range x.byKey[key] {
 			c := &x.byKey[key][i]
@@ -161,7 +178,6 @@ func (s *Store) CitedBy(ids federate.Identifiers, workKey string) []ListRef {
 		look("work:" + workKey)
 	}
 	if len(found) == 0 {
-		x.mu.RUnlock()
 		return nil
 	}
 	out := make([]ListRef, 0, len(found))
@@ -170,17 +186,6 @@ func (s *Store) CitedBy(ids federate.Identifiers, workKey string) []ListRef {
 		r.Importance = importanceName(c.importance)
 		out = append(out, r)
 	}
-	x.mu.RUnlock()
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Institution != b.Institution {
-			return a.Institution < b.Institution
-		}
-		if a.CourseCode != b.CourseCode {
-			return a.CourseCode < b.CourseCode
-		}
-		return a.ListID < b.ListID
-	})
 	return out
 }
 

@@ -27,42 +27,77 @@ type LineResult struct {
 // importBatch is how many lines are committed in one transaction.
 const importBatch = 100
 
+// ImportSummary counts the lines of an NDJSON import by result.
+type ImportSummary struct {
+	Lines   int `json:"lines"`
+	Stored  int `json:"stored,omitempty"`
+	Invalid int `json:"invalid,omitempty"`
+	Skipped int `json:"skipped,omitempty"`
+	Error   int `json:"error,omitempty"`
+}
+
+func (s *ImportSummary) count(r LineResult) {
+	s.Lines++
+	switch r.Result {
+	case "stored":
+		s.Stored++
+	case "invalid":
+		s.Invalid++
+	case "skipped":
+		s.Skipped++
+	default:
+		s.Error++
+	}
+}
+
 // ImportNDJSON stores the lists of institution inst read from r, one JSON
 // list per line, in batches of 100 per transaction, streaming: at most one
-// batch is held in memory. It returns one result per line; a line marked
-// "stored" is durable. fatal is a failure that stopped the import (later
-// lines are not reported). progress, if not nil, is told after each batch
-// how many lines are done.
-func ImportNDJSON(ctx context.Context, store *Store, inst string, r io.Reader, progress func(lines int)) (results []LineResult, fatal error) {
+// batch of lists and its lines' results are held in memory, whatever the
+// input's length. Each line's result is handed to emit, in line order, as
+// soon as it is final: a line reported "stored" is durable by then. An
+// error from emit (the client went away) stops the import. fatal is a
+// failure that stopped it (later lines are not reported); the summary
+// counts the lines reported.
+func ImportNDJSON(ctx context.Context, store *Store, inst string, r io.Reader, emit func(LineResult) error) (sum ImportSummary, fatal error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	var batch []*List
-	var batchLines []int
+	var (
+		batch []*List
+		// pending are the results of the lines since the last flush, in
+		// order; batchAt[i] is the index in pending of batch[i]'s line.
+		pending []LineResult
+		batchAt []int
+	)
 	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		errs, err := store.PutBatch(ctx, batch)
-		for i, line := range batchLines {
-			res := &results[line-1]
-			switch {
-			case i < len(errs) && errs[i] == nil:
-				res.Result = "stored"
-			case i < len(errs):
-				var ve *ValidationError
-				if errors.As(errs[i], &ve) {
-					res.Result, res.Errors = "invalid", ve.Errors
-					res.Message = lineMessage(line, ve.Errors)
-				} else {
-					res.Result, res.Message = "error", errs[i].Error()
+		var err error
+		if len(batch) > 0 {
+			var errs []error
+			errs, err = store.PutBatch(ctx, batch)
+			for i, at := range batchAt {
+				res := &pending[at]
+				switch {
+				case i < len(errs) && errs[i] == nil:
+					res.Result = "stored"
+				case i < len(errs):
+					var ve *ValidationError
+					if errors.As(errs[i], &ve) {
+						res.Result, res.Errors = "invalid", ve.Errors
+						res.Message = lineMessage(res.Line, ve.Errors)
+					} else {
+						res.Result, res.Message = "error", errs[i].Error()
+					}
+				default:
+					res.Result, res.Message = "error", "not written"
 				}
-			default:
-				res.Result, res.Message = "error", "not written"
 			}
 		}
-		batch, batchLines = batch[:0], batchLines[:0]
-		if progress != nil {
-			progress(len(results))
+		for _, res := range pending {
+			sum.count(res)
+			if eerr := emit(res); eerr != nil {
+				return errors.Join(err, fmt.Errorf("report line %d: %w", res.Line, eerr))
+			}
 		}
+		clear(batch) // let the stored lists go
+		batch, batchAt, pending = batch[:0], batchAt[:0], pending[:0]
 		return err
 	}
 	for lineNo := 1; ; lineNo++ {
@@ -71,41 +106,48 @@ func ImportNDJSON(ctx context.Context, store *Store, inst string, r io.Reader, p
 			break
 		}
 		if errors.Is(err, errLineTooLong) {
-			results = append(results, LineResult{Line: lineNo, Result: "invalid",
+			pending = append(pending, LineResult{Line: lineNo, Result: "invalid",
 				Message: fmt.Sprintf("line %d: a list may be at most %d MB of JSON", lineNo, MaxListBytes>>20)})
-			continue
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return results, errors.Join(flush(), fmt.Errorf("read line %d: %w", lineNo, err))
-		}
-		res := LineResult{Line: lineNo}
-		if len(bytes.TrimSpace(data)) == 0 {
-			res.Result = "skipped"
-			results = append(results, res)
-			continue
-		}
-		l, msg := DecodeList(data)
-		switch {
-		case msg != "":
-			res.Result, res.Message = "invalid", fmt.Sprintf("line %d: %s", lineNo, msg)
-		default:
-			l.Institution = inst
-			res.ID = l.ID
-			if fes := l.Validate(); len(fes) > 0 {
-				res.Result, res.Errors, res.Message = "invalid", fes, lineMessage(lineNo, fes)
-			} else {
+		} else if err != nil && !errors.Is(err, io.EOF) {
+			return sum, errors.Join(flush(), fmt.Errorf("read line %d: %w", lineNo, err))
+		} else {
+			pending = append(pending, importLine(inst, lineNo, data, func(l *List) {
 				batch = append(batch, l)
-				batchLines = append(batchLines, lineNo)
-			}
+				batchAt = append(batchAt, len(pending))
+			}))
 		}
-		results = append(results, res)
-		if len(batch) >= importBatch {
+		// A batch is committed at 100 lists, or sooner when 100 lines
+		// wait for it: what is held never grows with the input.
+		if len(pending) >= importBatch {
 			if err := flush(); err != nil {
-				return results, err
+				return sum, err
 			}
 		}
 	}
-	return results, flush()
+	return sum, flush()
+}
+
+// importLine reads one line: its result, final unless the line holds a
+// valid list, which is handed to add (its result is set when stored).
+func importLine(inst string, lineNo int, data []byte, add func(*List)) LineResult {
+	res := LineResult{Line: lineNo}
+	if len(bytes.TrimSpace(data)) == 0 {
+		res.Result = "skipped"
+		return res
+	}
+	l, msg := DecodeList(data)
+	if msg != "" {
+		res.Result, res.Message = "invalid", fmt.Sprintf("line %d: %s", lineNo, msg)
+		return res
+	}
+	l.Institution = inst
+	res.ID = l.ID
+	if fes := l.Validate(); len(fes) > 0 {
+		res.Result, res.Errors, res.Message = "invalid", fes, lineMessage(lineNo, fes)
+		return res
+	}
+	add(l)
+	return res
 }
 
 func lineMessage(line int, fes []FieldError) string {

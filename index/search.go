@@ -38,9 +38,15 @@ type ListQuery struct {
 	// may be at most MaxLimit and Offset+Limit at most MaxWindow.
 	Offset, Limit int
 	// IncludePrivateOf is an institution id whose own lists are searched
-	// whatever their status and visibility (the caller's institution, as
-	// its API key proves). "" searches published public lists only.
+	// whatever their status and visibility, drafts included: the caller
+	// manages that institution's lists (an admin or instructor key). ""
+	// searches no drafts.
 	IncludePrivateOf string
+	// MemberOf is an institution id whose published lists are searched
+	// whatever their visibility: the caller belongs to it (a student key,
+	// say), and sees what its members see, but no drafts. "" searches
+	// published public lists only (plus IncludePrivateOf's).
+	MemberOf string
 }
 
 // Paging limits.
@@ -191,11 +197,7 @@ func (s *Store) Search(ctx context.Context, q ListQuery) (*ListResults, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("search lists: %w", err)
 	}
-	if err := s.sem.Acquire(ctx, 1); err != nil {
-		return nil, fmt.Errorf("search lists: waiting for a slot: %w", err)
-	}
-	sr, locs, err := s.run(ctx, req, text)
-	s.sem.Release(1)
+	sr, locs, err := s.runInSlot(ctx, req, text)
 	if err != nil {
 		return nil, fmt.Errorf("search lists %q: %w", q.Text, err)
 	}
@@ -221,7 +223,7 @@ func (s *Store) request(q ListQuery) (*bleve.SearchRequest, query.Query, string,
 	if q.Offset < 0 {
 		return nil, nil, "", &QueryError{Param: "offset", Message: "must not be negative"}
 	}
-	if q.Offset+limit > MaxWindow {
+	if q.Offset > MaxWindow-limit { // not q.Offset+limit: that overflows
 		return nil, nil, "", &QueryError{Param: "offset", Message: fmt.Sprintf("offset+limit may be at most %d; narrow the search instead", MaxWindow)}
 	}
 
@@ -247,9 +249,12 @@ func (s *Store) request(q ListQuery) (*bleve.SearchRequest, query.Query, string,
 		}
 	}
 
-	// What the caller may see: published public lists, and everything of
-	// IncludePrivateOf's.
+	// What the caller may see: published public lists, the published lists
+	// of MemberOf, and everything of IncludePrivateOf's.
 	var visible query.Query = conj(filterTerm(fStatus, StatusPublished), filterTerm(fVisibility, VisibilityPublic))
+	if q.MemberOf != "" {
+		visible = disj(visible, conj(filterTerm(fStatus, StatusPublished), filterTerm(fInstitution, q.MemberOf)))
+	}
 	if q.IncludePrivateOf != "" {
 		visible = disj(visible, filterTerm(fInstitution, q.IncludePrivateOf))
 	}
@@ -292,6 +297,16 @@ func (s *Store) request(q ListQuery) (*bleve.SearchRequest, query.Query, string,
 		req.AddFacet(f.name, bleve.NewFacetRequest(f.field, maxFacetValues))
 	}
 	return req, text, canonical, nil
+}
+
+// runInSlot runs req in a search slot, waiting for one no longer than ctx
+// allows; the slot is released however run ends, panics included.
+func (s *Store) runInSlot(ctx context.Context, req *bleve.SearchRequest, text query.Query) (*bleve.SearchResult, map[string]*search.DocumentMatch, error) {
+	if err := s.sem.Acquire(ctx, 1); err != nil {
+		return nil, nil, fmt.Errorf("search lists: waiting for a slot: %w", err)
+	}
+	defer s.sem.Release(1)
+	return s.run(ctx, req, text)
 }
 
 // run answers req, then finds where text matched in the page's lists:

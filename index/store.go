@@ -3,7 +3,9 @@ package index
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,8 +84,21 @@ type PutResult struct {
 	// Created is true when the list did not exist before.
 	Created bool `json:"created"`
 	// Sequence is the store's change number of the list's current version;
-	// an unchanged list (idempotent Put) keeps its earlier sequence.
-	Sequence uint64 `json:"sequence"`
+	// an unchanged list (idempotent Put) keeps its earlier sequence. It
+	// counts every list's changes, so it is for this process only: it must
+	// not be shown to API callers (it would tell them how busy the store
+	// is). Version is what callers get.
+	Sequence uint64 `json:"-"`
+	// Version identifies the content of the list's current version (16 hex
+	// digits of the SHA-256 of the stored list): an unchanged list keeps its
+	// version, and it says nothing about other lists.
+	Version string `json:"version"`
+}
+
+// listVersion is PutResult.Version of a stored list's JSON.
+func listVersion(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:8])
 }
 
 // Errors.
@@ -594,7 +609,7 @@ func (s *Store) putTx(tx *bolt.Tx, l *List) (PutResult, []change, error) {
 			return PutResult{}, nil, err
 		}
 		if bytes.Equal(body, old[8:]) {
-			return PutResult{Created: false, Sequence: oldSeq}, nil, nil
+			return PutResult{Created: false, Sequence: oldSeq, Version: listVersion(body)}, nil, nil
 		}
 		if err := changes.Delete(seqBytes(oldSeq)); err != nil {
 			return PutResult{}, nil, err
@@ -629,7 +644,7 @@ func (s *Store) putTx(tx *bolt.Tx, l *List) (PutResult, []change, error) {
 	if err := json.Unmarshal(body, &stored); err != nil {
 		return PutResult{}, nil, err
 	}
-	return PutResult{Created: old == nil, Sequence: seq}, []change{{seq: seq, key: string(key), list: &stored, unused: unused}}, nil
+	return PutResult{Created: old == nil, Sequence: seq, Version: listVersion(body)}, []change{{seq: seq, key: string(key), list: &stored, unused: unused}}, nil
 }
 
 // afterCommit updates the index, the citation maps and the count for

@@ -47,15 +47,19 @@ type DeepLinkingSettings struct {
 	Data           string   // opaque; echoed in the response
 }
 
+// stateRejected is the message of a state that is forged, expired or used.
+const stateRejected = "This launch has expired or was already used. Please start it again from your course."
+
 // tokenHeader is the part of the JOSE header checked before any key lookup.
 type tokenHeader struct {
 	Alg string `json:"alg"`
 	Kid string `json:"kid"`
 }
 
-// Launch validates a form-posted id_token and its state. The state is
-// consumed first, so it is single use even when a later check fails; then the
-// token's algorithm (RS256 only), issuer, audience, signature, times and
+// Launch validates a form-posted id_token and its state: the state's
+// signature, expiry and that it is unused; the token's algorithm (RS256
+// only), issuer, audience and signature; then the state is used up, so it
+// is single use even when a later check fails; then the token's times and
 // nonce, then the LTI claims. Every rejection is an *Error.
 func (t *Tool) Launch(ctx context.Context, idToken, state string) (*Launch, error) {
 	if state == "" || len(state) > maxParamLen {
@@ -64,9 +68,9 @@ func (t *Tool) Launch(ctx context.Context, idToken, state string) (*Launch, erro
 	if idToken == "" {
 		return nil, fail(CodeRequest, "The launch did not carry a login token (id_token).")
 	}
-	pl, ok := t.states.take(state)
+	pl, ok := t.states.check(state)
 	if !ok {
-		return nil, fail(CodeState, "This launch has expired or was already used. Please start it again from your course.")
+		return nil, fail(CodeState, stateRejected)
 	}
 	p := pl.platform
 
@@ -122,6 +126,11 @@ func (t *Tool) Launch(ctx context.Context, idToken, state string) (*Launch, erro
 	}
 	if err := tok.Claims(key); err != nil {
 		return nil, failWith(CodeSignature, "The login token's signature is not valid.", err)
+	}
+	// The platform signed this token: the state is used up now, whatever
+	// the checks below say. Only platform-signed launches are remembered.
+	if !t.states.use(pl) {
+		return nil, fail(CodeState, stateRejected)
 	}
 
 	now := t.now()

@@ -24,8 +24,10 @@ func TestLoginRedirect(t *testing.T) {
 	if redirectURI != toolRedirect {
 		t.Errorf("redirect_uri %q", redirectURI)
 	}
-	if len(state) != 43 || len(nonce) != 43 || state == nonce {
-		t.Errorf("state %q and nonce %q: want two different 32-byte base64url values", state, nonce)
+	// The state is a signed token (49 bytes: see lti/states.go), the nonce
+	// 32 bytes derived from its random part; both base64url.
+	if len(state) != 66 || len(nonce) != 43 || strings.Contains(state, nonce) {
+		t.Errorf("state %q and nonce %q: want a 49-byte state and a different 32-byte nonce, base64url", state, nonce)
 	}
 }
 
@@ -172,17 +174,31 @@ func TestStateExpiresAfterTTL(t *testing.T) {
 	})
 }
 
-func TestFullStateStoreEvictsTheOldest(t *testing.T) {
+// TestLoginsAreNotEvicted: login initiation stores nothing, so MaxStates
+// (which bounds used states) cannot push out a login in progress: every
+// state still passes the state check and fails on the token.
+func TestLoginsAreNotEvicted(t *testing.T) {
 	tool := dummyTool(t, func(c *lti.Config) { c.MaxStates = 2 })
-	first, second, third := loginState(t, tool), loginState(t, tool), loginState(t, tool)
-	if n := tool.PendingLogins(); n != 2 {
-		t.Fatalf("%d pending logins, want 2", n)
+	states := []string{loginState(t, tool), loginState(t, tool), loginState(t, tool)}
+	if n := tool.PendingLogins(); n != 0 {
+		t.Fatalf("%d login states stored, want none", n)
 	}
-	_, err := tool.Launch(context.Background(), "garbage", first)
-	wantCode(t, err, lti.CodeState)
-	for _, s := range []string{second, third} {
+	for _, s := range states {
 		_, err := tool.Launch(context.Background(), "garbage", s)
 		wantCode(t, err, lti.CodeToken)
+	}
+}
+
+// TestForgedStatesAreRefused: a state is only good as issued, by this tool.
+func TestForgedStatesAreRefused(t *testing.T) {
+	tool := dummyTool(t, nil)
+	other := dummyTool(t, nil) // another key
+	good := loginState(t, tool)
+	b := []byte(good)
+	b[len(b)/2] ^= 1
+	for _, s := range []string{string(b), good[:len(good)-1], loginState(t, other), good + "A"} {
+		_, err := tool.Launch(context.Background(), "garbage", s)
+		wantCode(t, err, lti.CodeState)
 	}
 }
 

@@ -42,10 +42,18 @@ type Config struct {
 	Keys       *KeySet
 	HTTPClient *http.Client     // for JWKS fetches; nil → a client with a 10 s timeout
 	Now        func() time.Time // nil → time.Now
-	StateTTL   time.Duration    // lifetime of a pending login; 0 → 10 minutes
+	StateTTL   time.Duration    // lifetime of a login's state; 0 → 10 minutes
 	Leeway     time.Duration    // clock skew allowed on exp, iat and nbf; 0 → 60 s
-	// MaxStates bounds the pending logins; 0 → 100000. When full, the oldest
-	// pending login is evicted (see stateStore for why not refuse new ones).
+	// StateKey signs login states (HMAC-SHA256); Login stores nothing (see
+	// stateStore). Nil → 32 random bytes per Tool, so a restart ends the
+	// logins in progress; tools sharing launches (several processes behind
+	// one address) need the same key.
+	StateKey []byte
+	// MaxStates bounds the used states remembered to refuse their replay,
+	// each until its expiry; only launches whose id_token a registered
+	// platform signed add one. 0 → 100000. When full, further launches are
+	// refused until older states expire (forgetting one would let it be
+	// replayed).
 	MaxStates int
 	// JWKSMaxAge is how long a fetched JWKS is used before it is fetched
 	// again; 0 → 1 hour.
@@ -143,7 +151,7 @@ func New(logger *slog.Logger, cfg Config) (*Tool, error) {
 		t.platforms = append(t.platforms, p)
 		t.byIssuer[p.Issuer] = append(t.byIssuer[p.Issuer], p)
 	}
-	t.states = newStateStore(ttl, maxStates, t.now)
+	t.states = newStateStore(cfg.StateKey, ttl, maxStates, t.now, t.platforms)
 	client := cfg.HTTPClient
 	if client == nil {
 		client = &http.Client{Timeout: defaultHTTPTimeout}
@@ -168,39 +176,57 @@ func (t *Tool) Platforms() []*Platform {
 // checkPlatform validates p and returns a copy with defaults applied.
 func checkPlatform(p Platform) (*Platform, error) {
 	if p.Issuer == "" || strings.TrimSpace(p.Issuer) != p.Issuer {
-		return nil, errors.New("issuer is empty or has surrounding spaces")
+		return nil, &PlatformError{Field: "issuer", Message: "issuer is empty or has surrounding spaces"}
 	}
 	if p.ClientID == "" || strings.TrimSpace(p.ClientID) != p.ClientID {
-		return nil, errors.New("client_id is empty or has surrounding spaces")
+		return nil, &PlatformError{Field: "client_id", Message: "client_id is empty or has surrounding spaces"}
 	}
 	if p.Institution == "" {
-		return nil, errors.New("institution is empty")
+		return nil, &PlatformError{Field: "institution", Message: "institution is empty"}
 	}
 	if p.Name == "" {
 		p.Name = p.Issuer
 	}
 	if err := checkURL(p.AuthURL); err != nil {
-		return nil, fmt.Errorf("auth URL: %w", err)
+		return nil, &PlatformError{Field: "auth_url", Message: "auth URL: " + err.Error()}
 	}
 	if err := checkURL(p.JWKSURL); err != nil {
-		return nil, fmt.Errorf("JWKS URL: %w", err)
+		return nil, &PlatformError{Field: "jwks_url", Message: "JWKS URL: " + err.Error()}
 	}
 	if len(p.DeploymentIDs) == 0 {
-		return nil, errors.New("no deployment ids")
+		return nil, &PlatformError{Field: "deployment_ids", Message: "no deployment ids"}
 	}
 	p.DeploymentIDs = append([]string(nil), p.DeploymentIDs...)
 	for _, d := range p.DeploymentIDs {
 		if d == "" {
-			return nil, errors.New("empty deployment id")
+			return nil, &PlatformError{Field: "deployment_ids", Message: "empty deployment id"}
 		}
 	}
 	if p.CourseClaim == "" {
 		p.CourseClaim = "context.label"
 	}
 	if _, err := parseCourseClaim(p.CourseClaim); err != nil {
-		return nil, err
+		return nil, &PlatformError{Field: "course_claim", Message: err.Error()}
 	}
 	return &p, nil
+}
+
+// PlatformError is a registration New refuses: the field at fault (named as
+// in the configuration file: issuer, client_id, auth_url, jwks_url,
+// deployment_ids, course_claim, institution) and what is wrong.
+type PlatformError struct {
+	Field   string
+	Message string
+}
+
+func (e *PlatformError) Error() string { return e.Message }
+
+// CheckPlatform reports whether New would refuse the registration p (nil
+// if not; else a *PlatformError), so that a configuration can be checked
+// without building a Tool.
+func CheckPlatform(p Platform) error {
+	_, err := checkPlatform(p)
+	return err
 }
 
 // checkURL accepts absolute http and https URLs without a fragment.
@@ -236,8 +262,10 @@ func insecureRemote(raw string) bool {
 // GET query or the POST form: iss, login_hint and target_link_uri are
 // required; client_id picks the registration when several share an issuer;
 // lti_deployment_id, when sent, must be registered; lti_message_hint is echoed
-// to the platform. Login stores a single-use state and nonce and returns the
-// URL of the platform's authorization endpoint to redirect the browser to.
+// to the platform. Login returns the URL of the platform's authorization
+// endpoint to redirect the browser to, with a signed, expiring state and
+// its nonce; it stores nothing, so anonymous logins cost no memory (see
+// stateStore).
 func (t *Tool) Login(params url.Values) (redirect string, err error) {
 	iss := params.Get("iss")
 	loginHint := params.Get("login_hint")
@@ -266,7 +294,7 @@ func (t *Tool) Login(params url.Values) (redirect string, err error) {
 	if lerr != nil {
 		return "", lerr
 	}
-	pl := t.states.put(p)
+	state, nonce := t.states.issue(p)
 
 	u, err := url.Parse(p.AuthURL) // validated in New
 	if err != nil {
@@ -280,8 +308,8 @@ func (t *Tool) Login(params url.Values) (redirect string, err error) {
 	q.Set("client_id", p.ClientID)
 	q.Set("redirect_uri", t.redirectURI)
 	q.Set("login_hint", loginHint)
-	q.Set("state", pl.state)
-	q.Set("nonce", pl.nonce)
+	q.Set("state", state)
+	q.Set("nonce", nonce)
 	if messageHint != "" {
 		q.Set("lti_message_hint", messageHint)
 	}
@@ -329,5 +357,7 @@ func (t *Tool) lookup(iss, clientID, deployment string) (*Platform, *Error) {
 
 func (p *Platform) hasDeployment(id string) bool { return slices.Contains(p.DeploymentIDs, id) }
 
-// PendingLogins returns the number of stored login states (for metrics).
+// PendingLogins returns the number of login states the tool remembers (for
+// metrics): the used states of platform-signed launches, each until it
+// expires. Login initiations add none.
 func (t *Tool) PendingLogins() int { return t.states.len() }

@@ -27,13 +27,20 @@ func (m *ttlMap[V]) init() {
 // put sweeps expired entries, evicts the oldest while there are limit or
 // more, and inserts.
 func (m *ttlMap[V]) put(key string, v V, expires, now time.Time, limit int) {
-	for el := m.order.Front(); el != nil && !now.Before(el.Value.(*ttlEntry[V]).expires); el = m.order.Front() {
-		m.removeElement(el)
-	}
+	m.sweep(now)
 	for m.order.Len() >= limit {
 		m.removeElement(m.order.Front())
 	}
 	m.byKey[key] = m.order.PushBack(&ttlEntry[V]{key: key, value: v, expires: expires})
+}
+
+// sweep removes expired entries from the front. An entry inserted with an
+// earlier expiry than one before it waits behind that one (get still
+// treats it as gone).
+func (m *ttlMap[V]) sweep(now time.Time) {
+	for el := m.order.Front(); el != nil && !now.Before(el.Value.(*ttlEntry[V]).expires); el = m.order.Front() {
+		m.removeElement(el)
+	}
 }
 
 func (m *ttlMap[V]) get(key string, now time.Time) (V, bool) {

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -89,9 +93,12 @@ var (
 )
 
 // Buckets. requests: id → request JSON. idempotency: institution NUL key →
-// fingerprint NUL id. by_requester, by_supplier: institution NUL id → "".
+// fingerprint NUL id. by_requester, by_supplier: institution NUL id →
+// creation number ("" in stores written before it was kept).
 // outbox: delivery id → Delivery JSON; its sequence numbers deliveries.
-// The requests bucket's sequence numbers requests.
+// The requests bucket's sequence numbers requests in creation order; the
+// number is kept as the value of their by_requester and by_supplier entries
+// (an 8-byte big-endian creation number), never in their ids.
 var (
 	bucketRequests    = []byte("requests")
 	bucketIdempotency = []byte("idempotency")
@@ -156,8 +163,30 @@ func (s *BoltStore) signal() {
 
 func pair(a, b string) []byte { return []byte(a + "\x00" + b) }
 
-// requestID formats a request's sequence number.
-func requestID(seq uint64) string { return "req-" + strconv.FormatUint(seq, 10) }
+// newRequestID returns a fresh request id: "req-" and 16 lower-case base32
+// characters from crypto/rand (80 bits), URL-safe. Ids are random so that
+// they say nothing about how many requests the service holds; stores
+// written before kept "req-<n>" ids, which still work.
+func newRequestID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:]) // never fails (the runtime aborts instead)
+	return "req-" + strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+}
+
+// orderValue is the value of a by_requester or by_supplier entry: the
+// request's creation number, big-endian, which orders a party's requests
+// without being shown to anyone.
+func orderValue(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// orderOf is the creation number of an index entry: its value, or for an
+// entry written before values were kept, the number in its "req-<n>" id.
+func orderOf(id, value []byte) uint64 {
+	if len(value) == 8 {
+		return binary.BigEndian.Uint64(value)
+	}
+	n, _ := strconv.ParseUint(string(bytes.TrimPrefix(id, []byte("req-"))), 10, 64)
+	return n
+}
 
 func (s *BoltStore) pendingCount() (int, error) {
 	n := 0
@@ -222,7 +251,10 @@ func (s *BoltStore) Create(ctx context.Context, r *Request, key, fingerprint str
 		}
 		now := s.now()
 		n := *r
-		n.ID = requestID(seq)
+		n.ID = newRequestID()
+		for reqs.Get([]byte(n.ID)) != nil { // 80 random bits: practically never
+			n.ID = newRequestID()
+		}
 		n.Status = RequestReceived
 		n.Created, n.Updated = now, now
 		n.History = []Event{{At: now, Actor: r.Requester, To: RequestReceived}}
@@ -238,11 +270,11 @@ func (s *BoltStore) Create(ctx context.Context, r *Request, key, fingerprint str
 				return err
 			}
 		}
-		if err := tx.Bucket(bucketRequester).Put(pair(n.Requester, n.ID), nil); err != nil {
+		if err := tx.Bucket(bucketRequester).Put(pair(n.Requester, n.ID), orderValue(seq)); err != nil {
 			return err
 		}
 		if n.Supplier != "" {
-			if err := tx.Bucket(bucketSupplier).Put(pair(n.Supplier, n.ID), nil); err != nil {
+			if err := tx.Bucket(bucketSupplier).Put(pair(n.Supplier, n.ID), orderValue(seq)); err != nil {
 				return err
 			}
 		}
@@ -338,14 +370,19 @@ func (s *BoltStore) List(ctx context.Context, inst string, party Party, status S
 	prefix := []byte(inst + "\x00")
 	err := s.db.View(func(tx *bolt.Tx) error {
 		reqs := tx.Bucket(bucketRequests)
-		var ids [][]byte
-		c := tx.Bucket(bucket).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			ids = append(ids, k[len(prefix):])
+		type entry struct {
+			id    []byte
+			order uint64
 		}
-		// Newest first: ids are "req-<n>", so order by n, not by bytes.
-		slices.SortFunc(ids, func(a, b []byte) int { return cmp.Compare(seqOf(b), seqOf(a)) })
-		for _, id := range ids {
+		var entries []entry
+		c := tx.Bucket(bucket).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			entries = append(entries, entry{k[len(prefix):], orderOf(k[len(prefix):], v)})
+		}
+		// Newest first, by creation number (ids are random).
+		slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(b.order, a.order) })
+		for _, e := range entries {
+			id := e.id
 			if len(out) >= limit {
 				break
 			}
@@ -363,11 +400,6 @@ func (s *BoltStore) List(ctx context.Context, inst string, party Party, status S
 		return nil, fmt.Errorf("list requests of %s: %w", inst, err)
 	}
 	return out, nil
-}
-
-func seqOf(id []byte) uint64 {
-	n, _ := strconv.ParseUint(string(bytes.TrimPrefix(id, []byte("req-"))), 10, 64)
-	return n
 }
 
 func (s *BoltStore) Pending(ctx context.Context, after string, limit int) ([]Delivery, error) {

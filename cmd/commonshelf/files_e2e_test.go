@@ -59,7 +59,9 @@ func filesConsortium(t *testing.T) (cfg, data, root string) {
 	os.WriteFile(filepath.Join(root, "north.xml"), []byte(`<?xml version="1.0"?><collection xmlns="http://www.loc.gov/MARC21/slim">`+
 		marcRecord("n1", "9780199270293", "Clayden, Jonathan", "Organic chemistry", "2nd ed.", "Oxford University Press", "2012")+`</collection>`), 0o644)
 	cfg = filepath.Join(root, "c.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`consortium:
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`server:
+  operator: {keys: [{sha256: %s}]}
+consortium:
   id: c
   name: C
   defaults:
@@ -74,7 +76,7 @@ institutions:
     name: South College
     overrides: {upload_max_mb: {instructor: 1}, files: {student_uploads: false}}
     api_keys: [{sha256: %s, role: instructor}, {sha256: %s, role: student}]
-`, sha(fileKeys["north/instructor"]), sha(fileKeys["north/student"]), sha(fileKeys["south/instructor"]), sha(fileKeys["south/student"]))), 0o644)
+`, sha(operatorKey), sha(fileKeys["north/instructor"]), sha(fileKeys["north/student"]), sha(fileKeys["south/instructor"]), sha(fileKeys["south/student"]))), 0o644)
 	return cfg, filepath.Join(root, "srv", "data"), root
 }
 
@@ -229,7 +231,7 @@ func citationFiles(t *testing.T, base, inst, id, key string) map[string][]string
 // usedBytes is the institution's files.used_bytes in its config view.
 func usedBytes(t *testing.T, base, inst string) int64 {
 	t.Helper()
-	code, b := send(t, http.MethodGet, base+"/api/v1/institutions/"+inst+"/config", fileKeys[inst+"/instructor"], nil)
+	code, b := send(t, http.MethodGet, base+"/api/v1/institutions/"+inst+"/config", operatorKey, nil)
 	var v struct {
 		Files *struct {
 			UsedBytes  int64 `json:"used_bytes"`
@@ -291,7 +293,7 @@ func vmRSS(t *testing.T, pid int) int64 {
 // heapInuse is the server's go_memstats_heap_inuse_bytes, from /metrics.
 func heapInuse(t *testing.T, base string) int64 {
 	t.Helper()
-	code, b := send(t, http.MethodGet, base+"/metrics", "", nil)
+	code, b := send(t, http.MethodGet, base+"/metrics", operatorKey, nil)
 	m := regexp.MustCompile(`(?m)^go_memstats_heap_inuse_bytes (\S+)$`).FindSubmatch(b)
 	if code != 200 || m == nil {
 		t.Fatalf("metrics: %d, no go_memstats_heap_inuse_bytes", code)
@@ -525,12 +527,13 @@ func TestFilesAttachedToCitationsOverHTTP(t *testing.T) {
 					t.Fatalf("%d %s", code, b)
 				}
 				f := decodeFile(t, b)
-				if f.Name != "passwd" {
-					t.Fatalf("stored name %q, want passwd", f.Name)
+				// The base name, with the extension of its detected type.
+				if f.Name != "passwd.txt" {
+					t.Fatalf("stored name %q, want passwd.txt", f.Name)
 				}
 				resp, got := getFile(t, target+"/"+f.ID, northInstructor)
 				disp, p, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition"))
-				if resp.StatusCode != 200 || !bytes.Equal(got, content) || err != nil || disp != "attachment" || p["filename"] != "passwd" ||
+				if resp.StatusCode != 200 || !bytes.Equal(got, content) || err != nil || disp != "attachment" || p["filename"] != "passwd.txt" ||
 					strings.ContainsAny(resp.Header.Get("Content-Disposition"), `/\`) {
 					t.Fatalf("download: %d, Content-Disposition %q, identical %v", resp.StatusCode, resp.Header.Get("Content-Disposition"), bytes.Equal(got, content))
 				}

@@ -57,19 +57,20 @@ func cmdImportLists(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer store.Close()
 	bar := newProgressBar(stderr)
 	cr := &countReader{r: file}
-	results, fatal := index.ImportNDJSON(ctx, store, *inst, cr, func(lines int) {
-		bar.show(float64(cr.n.Load())/float64(max(fi.Size(), 1)), fmt.Sprintf("%d lines", lines))
-	})
-	bar.done()
-	counts := map[string]int{}
-	for _, r := range results {
-		counts[r.Result]++
+	lines := 0
+	sum, fatal := index.ImportNDJSON(ctx, store, *inst, cr, func(r index.LineResult) error {
 		if r.Result == "invalid" || r.Result == "error" {
+			bar.done() // the message goes on a line of its own
 			fmt.Fprintln(stdout, "  "+r.Message)
 		}
-	}
+		if lines++; lines%100 == 0 {
+			bar.show(float64(cr.n.Load())/float64(max(fi.Size(), 1)), fmt.Sprintf("%d lines", lines))
+		}
+		return nil
+	})
+	bar.done()
 	fmt.Fprintf(stdout, "imported lists of %s from %s: %d lines, %d stored, %d invalid, %d failed, %d blank\n",
-		*inst, fs.Arg(0), len(results), counts["stored"], counts["invalid"], counts["error"], counts["skipped"])
+		*inst, fs.Arg(0), sum.Lines, sum.Stored, sum.Invalid, sum.Error, sum.Skipped)
 	if fatal != nil {
 		return fatal
 	}

@@ -140,10 +140,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	cfg, err := consortium.Load(path)
+	cfg, err := loadConfig(path)
 	if err != nil {
 		return err
 	}
+	setMemoryLimit(logger, cfg)
 	public := cmp.Or(cfg.Consortium.PublicURL, base)
 	var demoLMS *lms.Platform
 	if f.demo {
@@ -152,8 +153,59 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
-	members, closers, err := connectors.BuildMembers(ctx, logger, cfg, f.dataDir)
+	// Serve at once, not ready, while the members and stores are opened
+	// (see opening.go): /readyz says 503 until then, and so does every
+	// search, with Retry-After.
+	members, placeholders := openingMembers(cfg)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cc := cfg.Consortium.Defaults.Cache
+	answerBytes, _ := api.CacheBudget(cc.MaxMB) // the encoded pages take the rest
+	engine, err := federate.NewEngine(logger, federate.EngineConfig{
+		DefaultTimeout: time.Duration(cfg.Consortium.Defaults.Search.TimeoutMS) * time.Millisecond,
+		MaxTimeout:     cfg.MaxTimeout(),
+		// The cache starts empty: a configuration change takes a restart,
+		// which is also what invalidates answers made under the old one.
+		Cache: federate.CacheConfig{TTL: cc.TTL, PartialTTL: cc.PartialTTL, StaleGrace: cc.StaleGrace,
+			MaxEntries: cc.MaxEntries, MaxBytes: answerBytes},
+	}, federate.NewMetrics(reg), members)
+	if err != nil {
+		return err
+	}
+	srv := api.New(logger, cfg, engine, reg)
+	if demoLMS != nil {
+		srv.Mount(lms.Prefix, demoLMS.Handle)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	// Whatever ends serve stops the HTTP server first; the stores, deferred
+	// below, are closed after it.
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdownCtx)
+	}
+	defer stop()
+	if addr := cfg.Server.Operator.Listen; addr != "" {
+		oln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen on the operator address %s (server.operator.listen): %w", addr, err)
+		}
+		defer oln.Close()
+		go func() { errc <- srv.ServeOperator(oln) }()
+		fmt.Fprintf(stdout, "Operator address (metrics, members' state, cache=bypass; no key needed): %s/\n", listenURL(oln.Addr()))
+	}
+	fmt.Fprintf(stdout, "Commonshelf is starting on %s: opening %d member catalogues (/readyz answers 503 until they are open)\n", base, len(members))
+	logger.Info("starting", "addr", ln.Addr().String(), "consortium", cfg.Consortium.ID, "members", len(members))
+
+	built, closers, err := connectors.BuildMembers(ctx, logger, cfg, f.dataDir)
 	defer func() {
+		stop() // before the connectors close
 		for _, c := range closers {
 			c.Close()
 		}
@@ -161,36 +213,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	cc := cfg.Consortium.Defaults.Cache
-	engine, err := federate.NewEngine(logger, federate.EngineConfig{
-		DefaultTimeout: time.Duration(cfg.Consortium.Defaults.Search.TimeoutMS) * time.Millisecond,
-		MaxTimeout:     cfg.MaxTimeout(),
-		// The cache starts empty: a configuration change takes a restart,
-		// which is also what invalidates answers made under the old one.
-		Cache: federate.CacheConfig{TTL: cc.TTL, PartialTTL: cc.PartialTTL, StaleGrace: cc.StaleGrace,
-			MaxEntries: cc.MaxEntries, MaxBytes: int64(cc.MaxMB) << 20},
-	}, federate.NewMetrics(reg), members)
-	if err != nil {
+	if err := openMembers(placeholders, built); err != nil {
 		return err
 	}
 	lists, err := openLists(ctx, logger, cfg, f.dataDir, f.demo)
 	if err != nil {
 		return err
 	}
-	defer lists.Close()
+	defer func() { stop(); lists.Close() }()
 	engine.SetCourseLookup(lists)
-	srv := api.New(logger, cfg, engine, reg)
 	srv.SetLists(lists)
-	if demoLMS != nil {
-		srv.Mount(lms.Prefix, demoLMS.Handle)
-	}
 	reqs, targets, err := openRequests(cfg, f.dataDir)
 	if err != nil {
 		return err
 	}
-	defer reqs.Close()
+	defer func() { stop(); reqs.Close() }()
 	srv.SetRequests(reqs)
 	if ps := cfg.LTIPlatforms(); len(ps) > 0 {
 		l, err := openLTI(logger, ps, f.dataDir, public)
@@ -210,8 +247,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer func() { stopDeliveries(); <-delivered }()
 	srv.SetReady(true)
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "Commonshelf is serving %s (%d members) at %s/\n  try: curl '%s/api/v1/search?q=hunger+games'\n",
 		cfg.Consortium.Name, len(members), base, base)
 	if demoLMS != nil {
@@ -225,9 +260,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing requests in flight")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	if err := stop(); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
@@ -308,7 +341,7 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: commonshelf check-config FILE")
 		return errUsage
 	}
-	cfg, err := consortium.Load(args[0])
+	cfg, err := loadConfig(args[0])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return errors.New("the configuration has problems (listed above)")
@@ -331,8 +364,7 @@ func openLTI(logger *slog.Logger, ps []consortium.InstitutionPlatform, dataDir, 
 	}
 	platforms := make([]lti.Platform, 0, len(ps))
 	for _, p := range ps {
-		platforms = append(platforms, lti.Platform{Name: p.Name, Institution: p.Institution, Issuer: p.Issuer, ClientID: p.ClientID,
-			DeploymentIDs: p.DeploymentIDs, AuthURL: p.AuthURL, JWKSURL: p.JWKSURL, CourseClaim: p.CourseClaim, FrameOrigins: p.FrameOrigins})
+		platforms = append(platforms, ltiPlatform(p))
 	}
 	tool, err := lti.New(logger, lti.Config{Platforms: platforms, RedirectURI: public + "/lti/launch", Keys: keys})
 	if err != nil {

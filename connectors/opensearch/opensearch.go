@@ -59,6 +59,10 @@ type Options struct {
 // knownOptions lists the option names, for error messages.
 var knownOptions = []string{"fields", "record_url", "template", "type"}
 
+// OptionNames lists the options the opensearch connector accepts, for checking a
+// configuration before anything is built.
+func OptionNames() []string { return append([]string(nil), knownOptions...) }
+
 // ParseOptions reads a member's options block. An unknown option, a value
 // of the wrong type or an unsupported value is an error naming it.
 func ParseOptions(opts map[string]any) (Options, error) {

@@ -56,6 +56,10 @@ type Options struct {
 // knownOptions are the option names ParseOptions accepts.
 var knownOptions = []string{"vid", "tab", "scope", "api_key", "api_key_env", "api_key_in", "lang", "record_url", "fields"}
 
+// OptionNames lists the options the primo connector accepts, for checking a
+// configuration before anything is built.
+func OptionNames() []string { return append([]string(nil), knownOptions...) }
+
 // ParseOptions validates a member's connector options (as the
 // configuration file holds them: string, int, float64, bool or []any
 // values) and builds Options. getenv resolves api_key_env; nil means

@@ -142,6 +142,10 @@ type Options struct {
 
 var knownOptions = []string{"fields", "qf", "record_url", "fq", "handler"}
 
+// OptionNames lists the options the solr connector accepts, for checking a
+// configuration before anything is built.
+func OptionNames() []string { return append([]string(nil), knownOptions...) }
+
 // ParseOptions validates a member's connector options (as the
 // configuration file holds them: string, int, float64, bool or []any
 // values) and builds Options.

@@ -129,6 +129,10 @@ func NewWithOptions(logger *slog.Logger, member, baseURL string, o Options) (*Co
 // knownOptions are the option names New accepts, in documentation order.
 var knownOptions = []string{"version", "record_schema", "indexes", "explain", "record_url", "max_records"}
 
+// OptionNames lists the options the sru connector accepts, for checking a
+// configuration before anything is built.
+func OptionNames() []string { return append([]string(nil), knownOptions...) }
+
 // ParseOptions reads a member's options. indexes is a list of
 // "field=index" strings (["subject=bath.topicalSubject"]), a single such
 // string with entries separated by commas, or a map; the fields are any,

@@ -66,22 +66,66 @@ var DefaultTypes = []string{
 	typePNG, typeJPEG, typeGIF, typeWebP, typeTIFF,
 }
 
-// extensions are the canonical file name extensions of detected types.
-var extensions = map[string]string{
-	typePDF: ".pdf", typePNG: ".png", typeJPEG: ".jpg", typeGIF: ".gif", typeWebP: ".webp",
-	typeTIFF: ".tiff", typeSVG: ".svg",
-	typeDOCX: ".docx", typeXLSX: ".xlsx", typePPTX: ".pptx",
-	typeDOCM: ".docm", typeXLSM: ".xlsm", typePPTM: ".pptm",
-	typeODT: ".odt", typeODS: ".ods", typeODP: ".odp", typeODG: ".odg",
-	typeEPUB: ".epub", typeDOC: ".doc", typeXLS: ".xls", typePPT: ".ppt",
-	typeRTF: ".rtf", "text/plain": ".txt", typeHTML: ".html", typeXML: ".xml",
-	typeZIP: ".zip", typeEXE: ".exe",
+// extensions are, for each detected media type (without parameters), the
+// file name extensions that name it, the canonical one first. It covers
+// every type Detect returns that has a usual extension; NameFor and
+// Extension read it.
+var extensions = map[string][]string{
+	typePDF: {".pdf"}, typePNG: {".png"}, typeJPEG: {".jpg", ".jpeg", ".jpe", ".jfif"}, typeGIF: {".gif"},
+	typeWebP: {".webp"}, typeTIFF: {".tiff", ".tif"}, typeSVG: {".svg"},
+	typeDOCX: {".docx"}, typeXLSX: {".xlsx"}, typePPTX: {".pptx"},
+	typeDOCM: {".docm"}, typeXLSM: {".xlsm"}, typePPTM: {".pptm"},
+	typeODT: {".odt"}, typeODS: {".ods"}, typeODP: {".odp"}, typeODG: {".odg"},
+	typeEPUB: {".epub"},
+	// The legacy Office extensions Detect itself takes as naming them.
+	typeDOC: {".doc", ".dot"}, typeXLS: {".xls", ".xlt", ".xla"}, typePPT: {".ppt", ".pot", ".pps"},
+	typeRTF: {".rtf"},
+	// Text is .txt only: the extension decides which program opens the
+	// download on the reader's computer, and a .csv opens in a
+	// spreadsheet that evaluates formulas, an .md in a renderer.
+	"text/plain": {".txt", ".text"},
+	typeHTML:     {".html", ".htm"}, typeXML: {".xml"}, typeZIP: {".zip"}, typeEXE: {".exe"},
+	// Other binary formats, as net/http.DetectContentType names them.
+	"application/ogg": {".ogg"}, "application/postscript": {".ps"}, "application/vnd.ms-fontobject": {".eot"},
+	"application/wasm": {".wasm"}, "application/x-gzip": {".gz"}, "application/x-rar-compressed": {".rar"},
+	"audio/aiff": {".aiff", ".aif"}, "audio/midi": {".mid", ".midi"}, "audio/mpeg": {".mp3"}, "audio/wave": {".wav"},
+	"font/collection": {".ttc"}, "font/otf": {".otf"}, "font/ttf": {".ttf"}, "font/woff": {".woff"}, "font/woff2": {".woff2"},
+	"image/bmp": {".bmp"}, "image/vnd.microsoft.icon": {".ico"}, "image/x-icon": {".ico"},
+	"video/avi": {".avi"}, "video/mp4": {".mp4"}, "video/webm": {".webm"},
 }
 
 // Extension returns the canonical file name extension (".pdf") of a
 // detected media type, parameters and case ignored; "" if it has none.
 func Extension(mediaType string) string {
-	return extensions[baseType(mediaType)]
+	if exts := extensions[baseType(mediaType)]; len(exts) > 0 {
+		return exts[0]
+	}
+	return ""
+}
+
+// ServeType is the Content-Type to send stored content of the detected
+// media type with. Content a browser would render or run — HTML, SVG and
+// any other XML, scripts, style sheets, every text type but plain text —
+// is sent as application/octet-stream, so that no download is ever shown
+// as a page, whatever else (Content-Disposition, nosniff) the answer
+// carries. Types Detect refuses by default reach a download only if an
+// institution allows them.
+func ServeType(mediaType string) string {
+	t := baseType(mediaType)
+	i := strings.IndexByte(t, '/')
+	if i <= 0 || i == len(t)-1 {
+		return typeOctetStream
+	}
+	major, minor := t[:i], t[i+1:]
+	switch {
+	case major == "text" && minor != "plain",
+		major == "multipart", major == "message",
+		minor == "xml", strings.HasSuffix(minor, "+xml"),
+		strings.Contains(minor, "html"), strings.Contains(minor, "script"),
+		minor == "x-shockwave-flash", minor == "vnd.adobe.flash.movie":
+		return typeOctetStream
+	}
+	return mediaType
 }
 
 // Allowed reports whether the detected media type is in the allow-list,

@@ -229,13 +229,18 @@ func (d *Disk) Remove(sha string) error {
 	if !ValidSHA256(sha) {
 		return fmt.Errorf("remove file content %q: %w", sha, ErrNotFound)
 	}
-	mu := d.lock(sha)
-	mu.Lock()
-	defer mu.Unlock()
-	if err := d.removeLocked(sha); err != nil {
+	if err := d.removeUnder(sha); err != nil {
 		return fmt.Errorf("remove file content %s: %w", sha, err)
 	}
 	return nil
+}
+
+// removeUnder deletes the blob sha under its lock.
+func (d *Disk) removeUnder(sha string) error {
+	mu := d.lock(sha)
+	mu.Lock()
+	defer mu.Unlock()
+	return d.removeLocked(sha)
 }
 
 // removeLocked deletes the blob sha, whose lock the caller holds. The
@@ -270,11 +275,7 @@ func (d *Disk) Sweep(keep func(sha string) bool) (int, error) {
 			if !e.Type().IsRegular() || !ValidSHA256(sha) || sha[:2] != shard.Name() || keep(sha) {
 				return nil
 			}
-			mu := d.lock(sha)
-			mu.Lock()
-			err := d.removeLocked(sha)
-			mu.Unlock()
-			if err != nil {
+			if err := d.removeUnder(sha); err != nil {
 				errs = append(errs, fmt.Errorf("sweep file content %s: %w", sha, err))
 				return nil
 			}
@@ -293,10 +294,7 @@ func (d *Disk) removeTemps() (int, error) {
 	removed := 0
 	var errs []error
 	err := eachEntry(d.tmp, func(e fs.DirEntry) error {
-		d.activeMu.Lock()
-		_, busy := d.active[e.Name()]
-		d.activeMu.Unlock()
-		if busy {
+		if d.busy(e.Name()) {
 			return nil
 		}
 		p := filepath.Join(d.tmp, e.Name())
@@ -325,9 +323,7 @@ func (d *Disk) removeTemps() (int, error) {
 func (d *Disk) createTemp() (string, *os.File, error) {
 	for range 10 {
 		name := rand.Text() + tmpExt
-		d.activeMu.Lock()
-		d.active[name] = struct{}{}
-		d.activeMu.Unlock()
+		d.hold(name)
 		p := filepath.Join(d.tmp, name)
 		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
 		if err == nil {
@@ -341,11 +337,29 @@ func (d *Disk) createTemp() (string, *os.File, error) {
 	return "", nil, errors.New("no unused temporary file name")
 }
 
+// hold registers the temporary file name as in flight.
+func (d *Disk) hold(name string) {
+	d.activeMu.Lock()
+	defer d.activeMu.Unlock()
+	if d.active == nil {
+		d.active = map[string]struct{}{}
+	}
+	d.active[name] = struct{}{}
+}
+
+// busy reports whether the temporary file name belongs to a Put in flight.
+func (d *Disk) busy(name string) bool {
+	d.activeMu.Lock()
+	defer d.activeMu.Unlock()
+	_, ok := d.active[name]
+	return ok
+}
+
 // release forgets the temporary file p of a finished Put.
 func (d *Disk) release(p string) {
 	d.activeMu.Lock()
+	defer d.activeMu.Unlock()
 	delete(d.active, filepath.Base(p))
-	d.activeMu.Unlock()
 }
 
 // paths returns the shard directory and the file of a valid sha.

@@ -46,5 +46,9 @@
 // (bufio.Reader.Peek), call Detect, and Put the buffered reader only if
 // the type is allowed; Put detects the same type again while streaming.
 // CleanName makes a user's file name safe to store, show and send in a
-// Content-Disposition header.
+// Content-Disposition header; NameFor also gives it the extension of the
+// detected type, so that a download is never saved under a name that opens
+// it as something else (text named notes.html is stored as notes.txt).
+// ServeType is the Content-Type to send content with: never one a browser
+// renders (HTML, SVG, XML, scripts).
 package files

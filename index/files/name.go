@@ -127,3 +127,71 @@ func isDeviceName(name string) bool {
 	}
 	return false
 }
+
+// otherExtensions are extensions, beyond those of the detected types, that
+// NameFor replaces rather than keeps in front of the right one: names of
+// pages, scripts and programs that an operating system or a browser would
+// open as such.
+var otherExtensions = map[string]bool{
+	".xhtml": true, ".shtml": true, ".mht": true, ".mhtml": true, ".svgz": true, ".xsl": true, ".xslt": true,
+	".js": true, ".mjs": true, ".json": true, ".css": true, ".php": true, ".asp": true, ".aspx": true, ".jsp": true,
+	".com": true, ".bat": true, ".cmd": true, ".scr": true, ".msi": true, ".ps1": true, ".vbs": true, ".vbe": true,
+	".jse": true, ".wsf": true, ".hta": true, ".lnk": true, ".url": true, ".jar": true, ".sh": true, ".app": true,
+	".dmg": true, ".apk": true, ".swf": true, ".md": true, ".csv": true, ".tsv": true, ".bin": true,
+}
+
+// NameFor returns a clean file name (see CleanName) whose extension agrees
+// with the detected media type, so that the name a download is saved under
+// never makes the reader's computer open it as something it is not — a
+// text file called notes.html opened by a browser, a PDF called run.bat.
+//
+// A name whose extension already names the type (in any case: "scan.PDF",
+// "photo.jpeg") is kept as it is. A name ending in the extension of another
+// type, or of a page, script or program, has it replaced by the type's
+// canonical one: text named notes.html becomes notes.txt, a PDF named
+// notes.html notes.pdf. Any other name gets the canonical extension
+// appended, so that what looks like an extension but is part of the
+// title stays ("Week 3 reading" → "Week 3 reading.pdf", "notes v1.2" →
+// "notes v1.2.txt"). Renaming rather than refusing is what a librarian
+// expects: the content is what was meant to be shared, and the answer (and
+// the list) shows the name it is stored under. A type without a usual
+// extension gets ".bin".
+func NameFor(name, mediaType string) string {
+	name = CleanName(name)
+	exts := extensions[baseType(mediaType)]
+	want := ".bin"
+	if len(exts) > 0 {
+		want = exts[0]
+	} else {
+		exts = []string{want}
+	}
+	i := strings.LastIndexByte(name, '.')
+	if i > 0 {
+		ext := strings.ToLower(name[i:])
+		for _, e := range exts {
+			if ext == e {
+				return name
+			}
+		}
+		if knownExtension(ext) {
+			name = name[:i]
+		}
+	}
+	return CleanName(name + want)
+}
+
+// knownExtension reports whether ext (lower case, with its dot) is the
+// extension of a type Detect names or one of otherExtensions.
+func knownExtension(ext string) bool {
+	if otherExtensions[ext] {
+		return true
+	}
+	for _, exts := range extensions {
+		for _, e := range exts {
+			if e == ext {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,147 @@
+package consortium
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"net"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Server holds the settings of the running service itself, as opposed to
+// the consortium's: how much work it takes on, how much memory it may use,
+// and who may see its operational data. After Load every field holds a
+// usable value or says plainly what its zero value means.
+type Server struct {
+	// MaxSearches bounds the searches (catalogue and list searches) being
+	// answered at once; a search past it is refused at once with 503 and
+	// Retry-After instead of queueing behind the others. 0 (left out): 8
+	// per core the process may use (GOMAXPROCS), at least 16.
+	MaxSearches int
+	// MemoryLimitMB is the Go runtime's soft memory limit (GOMEMLIMIT), in
+	// megabytes. 0 (left out): derived from the cache budget — 1.5 times
+	// cache.max_mb plus 256 MB for everything else. A GOMEMLIMIT set in the
+	// environment takes precedence over both.
+	MemoryLimitMB int
+	// Operator says who may read operational data.
+	Operator Operator
+}
+
+// Operator guards the endpoints that describe the service rather than the
+// consortium's collections: /metrics, each member's live status in
+// /api/v1/members, each institution's storage use in its config view, and
+// searches that bypass the answer cache.
+type Operator struct {
+	// KeySHA256 are the hex SHA-256 digests of the operator tokens (sent as
+	// Authorization: Bearer <token>). Empty: only Listen (if set) or Open
+	// gives access.
+	KeySHA256 []string
+	// Listen is a second address (host:port) serving the same endpoints
+	// with operator access and no key, for a network only operators reach
+	// (a loopback or management interface). "": no second listener.
+	Listen string
+	// Open serves the operator endpoints to anyone, as the demo does. Never
+	// set it where the service faces the open web.
+	Open bool
+}
+
+// IsKey reports whether token is an operator token. It hashes the token
+// and compares the digest with every key in constant time. An empty token
+// never matches.
+func (o *Operator) IsKey(token string) bool {
+	if token == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(token))
+	found := 0
+	for _, k := range o.KeySHA256 {
+		want, err := hex.DecodeString(k)
+		if err != nil || len(want) != sha256.Size {
+			continue
+		}
+		found |= subtle.ConstantTimeCompare(sum[:], want)
+	}
+	return found == 1
+}
+
+// server reads the top-level server block.
+func (p *parser) server(n *yaml.Node, s *Server) {
+	const path = "server"
+	m, ok := p.mapping(n, path, "max_searches", "memory_limit_mb", "operator")
+	if !ok {
+		return
+	}
+	if vn := m.get("max_searches"); present(vn) {
+		if v, ok := p.positive(vn, join(path, "max_searches"), "max_searches"); ok {
+			s.MaxSearches = v
+		}
+	}
+	if vn := m.get("memory_limit_mb"); present(vn) {
+		if v, ok := p.positive(vn, join(path, "memory_limit_mb"), "memory_limit_mb"); ok {
+			if v < 64 {
+				p.add(resolve(vn), join(path, "memory_limit_mb"), "%d MB is too little for the service to run; give at least 64", v)
+			} else {
+				s.MemoryLimitMB = v
+			}
+		}
+	}
+	on := m.get("operator")
+	if !present(on) {
+		return
+	}
+	op := join(path, "operator")
+	om, ok := p.mapping(on, op, "keys", "listen", "open")
+	if !ok {
+		return
+	}
+	if kn := om.get("keys"); present(kn) {
+		items, _ := p.list(kn, join(op, "keys"))
+		for i, item := range items {
+			ip := index(join(op, "keys"), i)
+			km, ok := p.mapping(item, ip, "sha256")
+			if !ok {
+				continue
+			}
+			sum, sn, ok := p.required(km, "sha256", ip)
+			if !ok {
+				continue
+			}
+			if !hexPattern.MatchString(sum) {
+				p.add(sn, join(ip, "sha256"), "must be 64 hex digits (the SHA-256 of the token, e.g. from sha256sum), got %d characters", len(sum))
+				continue
+			}
+			s.Operator.KeySHA256 = append(s.Operator.KeySHA256, toLowerHex(sum))
+		}
+	}
+	if ln := om.get("listen"); present(ln) {
+		if v, ok := p.str(ln, join(op, "listen")); ok {
+			host, port, err := net.SplitHostPort(v)
+			n, perr := strconv.Atoi(port)
+			switch {
+			case err != nil || perr != nil || n < 0 || n > 65535:
+				p.add(resolve(ln), join(op, "listen"), "%q is not an address like 127.0.0.1:9090", v)
+			case host == "":
+				p.add(resolve(ln), join(op, "listen"), "%q listens on every interface; name the interface only operators reach, such as 127.0.0.1:%s", v, port)
+			default:
+				s.Operator.Listen = v
+			}
+		}
+	}
+	if bn := om.get("open"); present(bn) {
+		if v, ok := p.boolean(bn, join(op, "open")); ok {
+			s.Operator.Open = v
+		}
+	}
+}
+
+func toLowerHex(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'F' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
