@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
+	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -204,13 +204,23 @@ func (s *Server) handleDeleteList(ctx *fasthttp.RequestCtx, p []string) {
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
+// maxBulkLines is how many lines one lists:bulk request may hold: far
+// more lists than an institution has, few enough that the answer's spool
+// stays small.
+const maxBulkLines = 200_000
+
+// maxBulkDrain is how much of a body past maxBulkLines is read and dropped
+// so that the client gets its answer.
+const maxBulkDrain = 64 << 20
+
 // handleBulk imports NDJSON, one list per line: POST
 // /api/v1/institutions/{id}/lists:bulk. The body is read as a stream, in
-// batches of at most 100 lines each committed in one transaction, and the
-// answer is streamed as the import goes: one result line per input line,
-// in order, each sent once final (a "stored" line was durable before it
-// was sent), then a summary line. Memory stays flat however long the body:
-// nothing is kept of a line once its result is written.
+// batches of at most 100 lines each committed in one transaction; the
+// answer has one result line per input line, in order, then a summary
+// line, and is sent once every line has been handled (a "stored" line was
+// durable before the answer was sent). Memory stays flat however long the
+// body: each result is written to a spool file as soon as it is final, and
+// the answer is streamed from that file.
 func (s *Server) handleBulk(ctx *fasthttp.RequestCtx, p []string) {
 	if !s.listsEnabled(ctx) {
 		return
@@ -220,48 +230,109 @@ func (s *Server) handleBulk(ctx *fasthttp.RequestCtx, p []string) {
 		writeError(ctx, aerr)
 		return
 	}
-	// The writer below runs after this handler returns, while fasthttp
-	// writes the response: a streamed body is read from the connection
-	// then (fasthttp supports a response that consumes the request
-	// stream); a body fasthttp already read is copied, as the request is
-	// not the handler's once it has returned.
-	body := ctx.RequestBodyStream()
-	if body == nil {
-		body = bytes.NewReader(bytes.Clone(ctx.PostBody()))
+	spool, err := newSpool()
+	if err != nil {
+		s.log.Error("bulk list import: spool for the answer", "err", err)
+		writeError(ctx, &apiError{Status: fasthttp.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "the import could not start; nothing was stored, try again"})
+		return
 	}
-	log := s.log
+	handed := false
+	defer func() {
+		if !handed { // a panic, say: the spool goes with the request
+			spool.Close()
+		}
+	}()
+	wctx, cancel := context.WithTimeout(context.Background(), listsWriteTimeout)
+	defer cancel()
+	w := bufio.NewWriterSize(spool, 64<<10)
+	enc := json.NewEncoder(w)
+	body := &lineLimitReader{r: bodyReader(ctx), max: maxBulkLines}
+	sum, fatal := index.ImportNDJSON(wctx, s.lists, inst, body, func(r index.LineResult) error { return enc.Encode(r) })
+	out := map[string]any{"summary": sum}
+	if fatal != nil {
+		s.log.Warn("bulk list import stopped", "institution", inst, "lines", sum.Lines, "err", fatal)
+		out["error"] = fatal.Error()
+	}
+	if errors.Is(fatal, errTooManyLines) {
+		// A client still sending would see its connection reset, and lose
+		// the answer, if the rest were left unread: read it away, within
+		// reason.
+		if n, _ := io.Copy(io.Discard, io.LimitReader(body.r, maxBulkDrain)); n == maxBulkDrain {
+			ctx.SetConnectionClose()
+		}
+	}
+	if err := errors.Join(enc.Encode(out), w.Flush()); err != nil {
+		// The import itself went as the lines say; only its report is lost.
+		s.log.Error("bulk list import: writing the answer", "institution", inst, "lines", sum.Lines, "err", err)
+		writeError(ctx, &apiError{Status: fasthttp.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: fmt.Sprintf("%d lines were handled (%d stored) but the answer could not be written; list the institution's lists to see what is stored", sum.Lines, sum.Stored)})
+		return
+	}
+	size, err := spool.Seek(0, io.SeekCurrent)
+	if err == nil {
+		_, err = spool.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		s.log.Error("bulk list import: reading the answer back", "err", err)
+		writeError(ctx, &apiError{Status: fasthttp.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: fmt.Sprintf("%d lines were handled (%d stored) but the answer could not be read back", sum.Lines, sum.Stored)})
+		return
+	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType("application/x-ndjson; charset=utf-8")
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		wctx, cancel := context.WithTimeout(context.Background(), listsWriteTimeout)
-		defer cancel()
-		enc := json.NewEncoder(w)
-		defer func() {
-			if r := recover(); r != nil {
-				log.Error("bulk list import panicked", "institution", inst, "panic", r, "stack", string(debug.Stack()))
-				_ = enc.Encode(map[string]any{"error": "internal error; the server log has the details"})
-				_ = w.Flush()
+	ctx.SetBodyStream(spool, int(size)) // fasthttp closes it once sent
+	handed = true
+}
+
+// newSpool is an anonymous temporary file: removed from the directory at
+// once, so that it goes when closed, even after a crash.
+func newSpool() (*os.File, error) {
+	f, err := os.CreateTemp("", "commonshelf-spool-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// errTooManyLines ends a bulk body past maxBulkLines.
+var errTooManyLines = fmt.Errorf("a bulk request holds at most %d lines; send the rest in another request", maxBulkLines)
+
+// lineLimitReader passes on r's first max lines, then fails with
+// errTooManyLines if anything follows them.
+type lineLimitReader struct {
+	r     io.Reader
+	max   int
+	lines int
+	done  bool // max lines were passed on
+	more  bool // and bytes came after them
+}
+
+func (l *lineLimitReader) Read(p []byte) (int, error) {
+	if l.done {
+		if !l.more {
+			var one [1]byte
+			n, err := l.r.Read(one[:])
+			if n == 0 {
+				return 0, err
 			}
-		}()
-		lines := 0
-		sum, fatal := index.ImportNDJSON(wctx, s.lists, inst, body, func(r index.LineResult) error {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-			// Send what is ready every batch, so that the client sees
-			// progress and a gone client stops the import.
-			if lines++; lines%100 == 0 {
-				return w.Flush()
-			}
-			return nil
-		})
-		out := map[string]any{"summary": sum}
-		if fatal != nil {
-			log.Warn("bulk list import stopped", "institution", inst, "lines", sum.Lines, "err", fatal)
-			out["error"] = fatal.Error()
 		}
-		_ = enc.Encode(out)
-	})
+		return 0, errTooManyLines
+	}
+	n, err := l.r.Read(p)
+	for i := 0; i < n; i++ {
+		if p[i] == '\n' {
+			if l.lines++; l.lines == l.max {
+				l.done, l.more = true, i+1 < n
+				return i + 1, nil
+			}
+		}
+	}
+	return n, err
 }
 
 func (s *Server) writeStoreError(ctx *fasthttp.RequestCtx, err error) {

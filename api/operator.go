@@ -73,7 +73,8 @@ func DefaultMaxSearches() int { return max(16, 8*runtime.GOMAXPROCS(0)) }
 
 // searchRoutes are the routes whose work grows with the query: they take a
 // slot of the front-door bound, or are refused when none is free.
-var searchRoutes = map[string]bool{"search": true, "list_search": true, "export": true, "gateway": true}
+var searchRoutes = map[string]bool{"search": true, "list_search": true, "export": true, "gateway": true,
+	"request_form": true, "list_add": true} // the actions find their work with a search
 
 // retryAfter is what a shed request is told to wait.
 const retryAfter = time.Second

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -56,4 +58,43 @@ func TestRedactTransportKeepsWhatWentWrongButNoRequestBytes(t *testing.T) {
 	if got := redactTransport(`error when reading request headers: missing colon: "x": buffer size=3, contents: "abc"`); !strings.HasPrefix(got, "error when reading request headers: missing colon") {
 		t.Errorf("the cause is lost: %q", got)
 	}
+}
+
+func TestLineLimitReaderStopsAfterItsLines(t *testing.T) {
+	for _, tt := range []struct {
+		title, in string
+		want      string
+		tooMany   bool
+	}{
+		{"fewer lines", "a\nb\n", "a\nb\n", false},
+		{"exactly the limit", "a\nb\nc\n", "a\nb\nc\n", false},
+		{"exactly the limit, no final newline", "a\nb\nc", "a\nb\nc", false},
+		{"one more line", "a\nb\nc\nd\n", "a\nb\nc\n", true},
+		{"one more byte", "a\nb\nc\nd", "a\nb\nc\n", true},
+	} {
+		t.Run(tt.title, func(t *testing.T) {
+			for _, chunk := range []int{1, 2, 1 << 10} {
+				l := &lineLimitReader{r: &chunked{s: tt.in, n: chunk}, max: 3}
+				got, err := io.ReadAll(l)
+				if string(got) != tt.want || errors.Is(err, errTooManyLines) != tt.tooMany || (!tt.tooMany && err != nil) {
+					t.Fatalf("chunks of %d: %q, %v", chunk, got, err)
+				}
+			}
+		})
+	}
+}
+
+// chunked reads s n bytes at a time.
+type chunked struct {
+	s string
+	n int
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	if c.s == "" {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), c.n)], c.s)
+	c.s = c.s[k:]
+	return k, nil
 }

@@ -122,7 +122,9 @@ func (p *parser) server(n *yaml.Node, s *Server) {
 			switch {
 			case err != nil || perr != nil || n < 0 || n > 65535:
 				p.add(resolve(ln), join(op, "listen"), "%q is not an address like 127.0.0.1:9090", v)
-			case host == "":
+			case host == "" || isUnspecified(host):
+				// Every request on it is an operator's: it must not face
+				// the networks the service itself faces.
 				p.add(resolve(ln), join(op, "listen"), "%q listens on every interface; name the interface only operators reach, such as 127.0.0.1:%s", v, port)
 			default:
 				s.Operator.Listen = v
@@ -144,4 +146,11 @@ func toLowerHex(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// isUnspecified reports whether host is an address meaning every
+// interface (0.0.0.0, ::, and their spellings).
+func isUnspecified(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsUnspecified()
 }

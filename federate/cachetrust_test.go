@@ -56,6 +56,16 @@ func TestACallerChosenBudgetOrBypassNeverCachesAWorseAnswer(t *testing.T) {
 				t.Fatalf("calls %v, want the members searched once", got)
 			}
 		}},
+		{"a home outside the scope, whose own budget is short, does not lead the search everyone shares", func(t *testing.T, e *Engine, fast *fakeMember, slow *swappable) {
+			// The key leaves out a home that is not searched, so the window
+			// is everyone's: the home's 50ms is a short budget for it.
+			elsewhere := Request{Query: word("dune"), Limit: 10, Home: "elsewhere", ConfiguredTimeout: 50 * time.Millisecond, Timeout: 50 * time.Millisecond}
+			if r := search(t, e, elsewhere); !r.Partial {
+				t.Fatalf("the 50ms search: partial %v", r.Partial)
+			}
+			complete(t, "the next caller", search(t, e, configured(0, false)), false)
+			complete(t, "the one after", search(t, e, configured(0, false)), true)
+		}},
 		{"cache=bypass with timeout_ms=1 does not replace a good answer", func(t *testing.T, e *Engine, fast *fakeMember, slow *swappable) {
 			search(t, e, configured(0, false))
 			if resp := search(t, e, configured(time.Millisecond, true)); !resp.Partial || resp.Cached {

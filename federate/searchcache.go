@@ -124,8 +124,15 @@ const (
 	qualityComplete = 1
 )
 
-// configuredBudget is the budget the configuration gives req's searcher.
-func (e *Engine) configuredBudget(req Request) time.Duration {
+// keyBudget is the budget of the searcher a cached window stands for, wreq
+// being its window request: the home institution's configured budget when
+// the window is the home's own (the home is in the scope, so in the key),
+// the engine's default otherwise — whatever home the caller named, since
+// every caller of that key shares the window.
+func (e *Engine) keyBudget(req, wreq Request) time.Duration {
+	if wreq.Home == "" {
+		return e.budget(Request{})
+	}
 	return e.budget(Request{Timeout: req.ConfiguredTimeout})
 }
 
@@ -144,7 +151,8 @@ func (e *Engine) searchCached(ctx context.Context, req Request) (*Response, erro
 	start := time.Now()
 	wreq := e.windowRequest(req)
 	key := CacheKey(wreq, e.window)
-	short := e.budget(req) < e.configuredBudget(req)
+	standard := e.keyBudget(req, wreq)
+	short := e.budget(req) < standard
 	var (
 		w   *window
 		out cache.Outcome
@@ -155,7 +163,7 @@ func (e *Engine) searchCached(ctx context.Context, req Request) (*Response, erro
 		w, out, err = e.group.Alone(ctx, key, e.windowFill(key, wreq, true))
 	case short:
 		configured := wreq
-		configured.Timeout = req.ConfiguredTimeout
+		configured.Timeout = standard
 		w, out = e.group.Cached(ctx, key, e.windowFill(key, configured, false))
 		if out.State == cache.Miss {
 			w, out, err = e.group.Alone(ctx, key, e.windowFill(key, wreq, true))

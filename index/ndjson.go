@@ -214,6 +214,9 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 			for errors.Is(err, bufio.ErrBufferFull) {
 				_, err = br.ReadSlice('\n')
 			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				return nil, err // the body failed while the line was skipped
+			}
 			return nil, errLineTooLong
 		}
 		line = append(line, chunk...)

@@ -78,3 +78,29 @@ func TestUsedStatesAreBoundedByTheirExpiry(t *testing.T) {
 		t.Fatalf("a launch once the first state expired: %v", err)
 	}
 }
+
+// TestAReplayedTokenUsesUpNoState: a platform-signed id_token kept from an
+// earlier launch, posted again with fresh anonymous logins' states, fails
+// each time on its nonce and uses up none of them, so it cannot fill the
+// used states and lock real launches out.
+func TestAReplayedTokenUsesUpNoState(t *testing.T) {
+	f := newFixture(t, func(c *lti.Config) { c.MaxStates = 50 })
+	state0, nonce0 := f.login(t)
+	claims := f.plat.Claims(lti.MessageResourceLink, "student", "X")
+	claims["nonce"] = nonce0
+	tok := f.plat.Sign(claims)
+	if _, err := f.tool.Launch(context.Background(), tok, state0); err != nil {
+		t.Fatal(err)
+	}
+	for range 60 {
+		st, _ := f.login(t)
+		_, err := f.tool.Launch(context.Background(), tok, st)
+		wantCode(t, err, lti.CodeNonce)
+	}
+	if n := f.tool.PendingLogins(); n != 1 {
+		t.Fatalf("%d used states remembered after 60 replays, want 1 (the real launch)", n)
+	}
+	if _, _, err := f.launch(t, lti.MessageResourceLink, "student", nil, nil); err != nil {
+		t.Fatalf("a real launch after the replays: %v", err)
+	}
+}

@@ -127,12 +127,6 @@ func (t *Tool) Launch(ctx context.Context, idToken, state string) (*Launch, erro
 	if err := tok.Claims(key); err != nil {
 		return nil, failWith(CodeSignature, "The login token's signature is not valid.", err)
 	}
-	// The platform signed this token: the state is used up now, whatever
-	// the checks below say. Only platform-signed launches are remembered.
-	if !t.states.use(pl) {
-		return nil, fail(CodeState, stateRejected)
-	}
-
 	now := t.now()
 	switch {
 	case c.Expiry == nil:
@@ -146,9 +140,15 @@ func (t *Tool) Launch(ctx context.Context, idToken, state string) (*Launch, erro
 	case c.NotBefore != nil && c.NotBefore.Time().After(now.Add(t.leeway)):
 		return nil, fail(CodeIssuedAt, "The login token is not valid yet; the platform's clock may be wrong.")
 	}
-	// The nonce is single use because it belongs to the state just consumed.
 	if c.Nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(pl.nonce)) != 1 {
 		return nil, fail(CodeNonce, "The login token does not belong to this login (nonce).")
+	}
+	// The platform signed this token for this very login (its nonce is the
+	// state's), and it is current: only now is the state used up. A token
+	// signed for another login — an old one replayed with fresh states —
+	// uses up nothing, so only real launches are remembered.
+	if !t.states.use(pl) {
+		return nil, fail(CodeState, stateRejected)
 	}
 
 	return t.ltiClaims(p, c)
