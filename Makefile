@@ -47,10 +47,13 @@ run-sru: build test-deps
 
 ## bench: load and fault scenarios against a real server, then the Go
 ## benchmarks; every figure with its same-run baseline (not part of make test)
+## (BENCH_SCENARIO=flood,overload runs only those scenarios; see
+## commonshelf-bench -h for the names)
 BENCH_SCALE ?= 1
+BENCH_SCENARIO ?=
 bench: build
 	$(GO) build -o bin/commonshelf-bench ./cmd/commonshelf-bench
-	./bin/commonshelf-bench --server $(BIN) --scale $(BENCH_SCALE) --out bench/results
+	./bin/commonshelf-bench --server $(BIN) --scale $(BENCH_SCALE) --scenario '$(BENCH_SCENARIO)' --out bench/results
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 20m ./bench/ ./federate/ ./connectors/... ./index/files/ ./api/
 
 ## fuzz: a short run of every fuzz target (corpora live in testdata/fuzz)
@@ -70,6 +73,7 @@ fuzz:
 	$(GO) test ./connectors/sru -run '^$$' -fuzz '^FuzzParseResponse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./index/files -run '^$$' -fuzz '^FuzzCleanName$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./index/files -run '^$$' -fuzz '^FuzzDetect$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./cmd/commonshelf -run '^$$' -fuzz '^FuzzHTTP$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin $(DATA_DIR)

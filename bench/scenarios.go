@@ -42,6 +42,8 @@ var Scenarios = []Scenario{
 	{"slow-member", SlowMember},
 	{"flaky", Flaky},
 	{"lists", ResourceLists},
+	{"flood", Flood},
+	{"overload", Overload},
 }
 
 // LoadRecords returns n demo records (North University's catalogue) as the

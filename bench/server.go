@@ -103,7 +103,44 @@ func (s *Server) CPU() time.Duration {
 }
 
 // RSS is the process's resident memory in bytes.
-func (s *Server) RSS() int64 {
+func (s *Server) RSS() int64 { return s.status("VmRSS:") }
+
+// PeakRSS is the process's peak resident memory in bytes (VmHWM): since it
+// started, or since the last ResetPeakRSS.
+func (s *Server) PeakRSS() int64 { return s.status("VmHWM:") }
+
+// ResetPeakRSS starts PeakRSS again from the current RSS (writing 5 to
+// /proc/PID/clear_refs, Linux 4.0 and later), so that a phase's peak is not
+// start-up's.
+func (s *Server) ResetPeakRSS() error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", s.cmd.Process.Pid), []byte("5"), 0)
+}
+
+// SampleRSS reads RSS every interval until the returned function is
+// called, which returns the largest value seen: a peak that does not rely
+// on clear_refs.
+func (s *Server) SampleRSS(every time.Duration) (stop func() int64) {
+	done := make(chan struct{})
+	peak := make(chan int64, 1)
+	go func() {
+		var m int64
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			m = max(m, s.RSS())
+			select {
+			case <-done:
+				peak <- max(m, s.RSS())
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 { close(done); return <-peak }
+}
+
+// status reads a kB field of /proc/PID/status, in bytes.
+func (s *Server) status(field string) int64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
 		return 0
@@ -111,7 +148,7 @@ func (s *Server) RSS() int64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb * 1024
 		}

@@ -21,6 +21,58 @@ type Result struct {
 	Elapsed  time.Duration // wall time of the run
 	Latency  *Histogram    // of completed requests; open loop measures from the scheduled start
 	Bytes    int64         // response body bytes received
+	// ByStatus is the latency of the completed requests of each status
+	// (how soon a 503 came back, apart from the answered searches).
+	ByStatus map[int]*Histogram
+	// NoRetryAfter counts 503 answers without a Retry-After header.
+	NoRetryAfter int
+}
+
+func newResult() Result {
+	return Result{Statuses: map[int]int{}, Latency: &Histogram{}, ByStatus: map[int]*Histogram{}}
+}
+
+// record adds one completed request.
+func (r *Result) record(rep Reply, lat time.Duration) {
+	r.Latency.Record(lat)
+	r.Statuses[rep.Status]++
+	h := r.ByStatus[rep.Status]
+	if h == nil {
+		h = &Histogram{}
+		r.ByStatus[rep.Status] = h
+	}
+	h.Record(lat)
+	r.Requests++
+	r.Bytes += int64(rep.Size)
+	if rep.Status == fasthttp.StatusServiceUnavailable && rep.RetryAfter == "" {
+		r.NoRetryAfter++
+	}
+}
+
+// merge adds o's requests to r (not Elapsed or Dropped).
+func (r *Result) merge(o *Result) {
+	r.Latency.Merge(o.Latency)
+	r.Requests += o.Requests
+	r.Errors += o.Errors
+	r.Bytes += o.Bytes
+	r.NoRetryAfter += o.NoRetryAfter
+	for k, v := range o.Statuses {
+		r.Statuses[k] += v
+	}
+	for k, h := range o.ByStatus {
+		if r.ByStatus[k] == nil {
+			r.ByStatus[k] = &Histogram{}
+		}
+		r.ByStatus[k].Merge(h)
+	}
+}
+
+// StatusLatency is the latency histogram of one status (empty if none).
+func (r Result) StatusLatency(code int) *Histogram {
+	if h := r.ByStatus[code]; h != nil {
+		return h
+	}
+	return &Histogram{}
 }
 
 // Throughput is completed requests per second.
@@ -51,6 +103,16 @@ func (r Result) String() string {
 type Client struct {
 	hc      *fasthttp.HostClient
 	timeout time.Duration
+	// Observe, when set before a run, sees every answer (from many
+	// goroutines at once; body is valid only during the call).
+	Observe func(path string, status int, body []byte)
+}
+
+// Reply is what one request got back.
+type Reply struct {
+	Status     int
+	Size       int    // body bytes
+	RetryAfter string // the Retry-After header, if any
 }
 
 // NewClient returns a client for base ("http://127.0.0.1:8080") with up to
@@ -84,6 +146,12 @@ func NewClient(base string, conns int, timeout time.Duration) (*Client, error) {
 
 // Get sends one request and returns its status and body size.
 func (c *Client) Get(path string, header map[string]string) (int, int, error) {
+	rep, err := c.Do(path, header)
+	return rep.Status, rep.Size, err
+}
+
+// Do sends one GET request.
+func (c *Client) Do(path string, header map[string]string) (Reply, error) {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -93,9 +161,12 @@ func (c *Client) Get(path string, header map[string]string) (int, int, error) {
 		req.Header.Set(k, v)
 	}
 	if err := c.hc.DoTimeout(req, resp, c.timeout); err != nil {
-		return 0, 0, err
+		return Reply{}, err
 	}
-	return resp.StatusCode(), len(resp.Body()), nil
+	if c.Observe != nil {
+		c.Observe(path, resp.StatusCode(), resp.Body())
+	}
+	return Reply{Status: resp.StatusCode(), Size: len(resp.Body()), RetryAfter: string(resp.Header.Peek("Retry-After"))}, nil
 }
 
 // Request picks the path of the i-th request.
@@ -105,17 +176,14 @@ type Request func(i int) (path string, header map[string]string)
 // previous one is answered, until total requests are done or ctx ends.
 func Closed(ctx context.Context, c *Client, conns, total int, next Request) Result {
 	var mu sync.Mutex
-	res := Result{Statuses: map[int]int{}, Latency: &Histogram{}}
+	res := newResult()
 	var wg sync.WaitGroup
 	var issued int
 	var issueMu sync.Mutex
 	start := time.Now()
 	for range conns {
 		wg.Go(func() {
-			var h Histogram
-			statuses := map[int]int{}
-			var n, errs int
-			var bytes int64
+			mine := newResult()
 			for ctx.Err() == nil {
 				issueMu.Lock()
 				i := issued
@@ -126,24 +194,15 @@ func Closed(ctx context.Context, c *Client, conns, total int, next Request) Resu
 				}
 				path, hdr := next(i)
 				t0 := time.Now()
-				code, size, err := c.Get(path, hdr)
+				rep, err := c.Do(path, hdr)
 				if err != nil {
-					errs++
+					mine.Errors++
 					continue
 				}
-				h.Record(time.Since(t0))
-				statuses[code]++
-				n++
-				bytes += int64(size)
+				mine.record(rep, time.Since(t0))
 			}
 			mu.Lock()
-			res.Latency.Merge(&h)
-			res.Requests += n
-			res.Errors += errs
-			res.Bytes += bytes
-			for k, v := range statuses {
-				res.Statuses[k] += v
-			}
+			res.merge(&mine)
 			mu.Unlock()
 		})
 	}
@@ -162,7 +221,7 @@ var ErrTooManyOutstanding = errors.New("too many requests outstanding")
 // delayed). At most maxOutstanding requests are in flight; beyond that a
 // due request is dropped and counted.
 func Open(ctx context.Context, c *Client, rate float64, duration time.Duration, maxOutstanding int, next Request) Result {
-	res := Result{Statuses: map[int]int{}, Latency: &Histogram{}}
+	res := newResult()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxOutstanding)
@@ -192,7 +251,7 @@ func Open(ctx context.Context, c *Client, rate float64, duration time.Duration, 
 		path, hdr := next(i)
 		wg.Go(func() {
 			defer func() { <-sem }()
-			code, size, err := c.Get(path, hdr)
+			rep, err := c.Do(path, hdr)
 			lat := time.Since(due)
 			mu.Lock()
 			defer mu.Unlock()
@@ -200,10 +259,7 @@ func Open(ctx context.Context, c *Client, rate float64, duration time.Duration, 
 				res.Errors++
 				return
 			}
-			res.Latency.Record(lat)
-			res.Statuses[code]++
-			res.Requests++
-			res.Bytes += int64(size)
+			res.record(rep, lat)
 		})
 	}
 	wg.Wait()

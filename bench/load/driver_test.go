@@ -67,3 +67,39 @@ func TestOpenLoopSendsTheScheduledNumberOfRequests(t *testing.T) {
 		t.Fatalf("sent %d, want 100 (200/s for 0.5s): %v", got, res)
 	}
 }
+
+func TestResultsKeepEachStatusLatencyAndCountSheddingWithoutRetryAfter(t *testing.T) {
+	base := serve(t, func(ctx *fasthttp.RequestCtx) {
+		switch string(ctx.Path()) {
+		case "/shed":
+			ctx.Response.Header.Set("Retry-After", "1")
+			ctx.SetStatusCode(503)
+		case "/bare503":
+			ctx.SetStatusCode(503)
+		default:
+			time.Sleep(2 * time.Millisecond)
+		}
+	})
+	c, err := NewClient(base, 4, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	c.Observe = func(path string, status int, body []byte) {
+		if path == "/bare503" && status == 503 {
+			seen++ // one worker: no race
+		}
+	}
+	res := Closed(context.Background(), c, 1, 30, func(i int) (string, map[string]string) {
+		return []string{"/", "/shed", "/bare503"}[i%3], nil
+	})
+	if res.Statuses[503] != 20 || res.NoRetryAfter != 10 || seen != 10 {
+		t.Fatalf("503s %d, without Retry-After %d, observed %d: %v", res.Statuses[503], res.NoRetryAfter, seen, res)
+	}
+	if res.StatusLatency(200).Count() != 10 || res.StatusLatency(503).Count() != 20 || res.StatusLatency(404).Count() != 0 {
+		t.Fatalf("per-status counts: %d %d", res.StatusLatency(200).Count(), res.StatusLatency(503).Count())
+	}
+	if res.StatusLatency(200).Percentile(0.5) < 2*time.Millisecond {
+		t.Fatalf("answered p50 %v, want ≥ 2ms", res.StatusLatency(200).Percentile(0.5))
+	}
+}
