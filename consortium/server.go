@@ -17,13 +17,13 @@ import (
 type Server struct {
 	// MaxSearches bounds the searches (catalogue and list searches) being
 	// answered at once; a search past it is refused at once with 503 and
-	// Retry-After instead of queueing behind the others. 0 (left out): 8
-	// per core the process may use (GOMAXPROCS), at least 16.
+	// Retry-After instead of queueing behind the others. 0 (left out): 4
+	// per core the process may use (GOMAXPROCS), at least 8.
 	MaxSearches int
 	// MemoryLimitMB is the Go runtime's soft memory limit (GOMEMLIMIT), in
-	// megabytes. 0 (left out): derived from the cache budget — 1.5 times
-	// cache.max_mb plus 256 MB for everything else. A GOMEMLIMIT set in the
-	// environment takes precedence over both.
+	// megabytes. 0 (left out): the Go memory the service holds when ready
+	// and idle, measured then, plus 1.5 times cache.max_mb. A GOMEMLIMIT set
+	// in the environment takes precedence over both.
 	MemoryLimitMB int
 	// Operator says who may read operational data.
 	Operator Operator

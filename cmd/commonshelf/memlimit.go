@@ -3,37 +3,75 @@ package main
 import (
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 
 	"github.com/commonshelf/commonshelf/consortium"
 )
 
-// baseMemoryMB is what the service needs beside its answer cache: indexes'
-// buffers, requests in flight, the runtime's own.
-const baseMemoryMB = 256
+// The Go runtime's soft memory limit (GOMEMLIMIT) keeps the process within
+// what the configuration allows: the collector works harder as the Go
+// memory nears it, instead of letting the heap grow to twice what is live.
+// An operator's explicit choice wins: GOMEMLIMIT in the environment, then
+// server.memory_limit_mb. Otherwise the limit is what the service needs
+// when idle, measured once it is ready, plus 1.5 times the cache budget
+// (cache.max_mb: the answers and their encoded pages, whose real cost the
+// cache counts), the headroom being for the collector and the searches in
+// flight.
 
-// memoryLimit is the soft memory limit the configuration asks for, in
-// bytes: server.memory_limit_mb, or 1.5 times the answer cache's budget
-// (the cache counts what its entries really cost; the collector needs
-// some room beside them) plus baseMemoryMB.
-func memoryLimit(cfg *consortium.Config) int64 {
-	if mb := cfg.Server.MemoryLimitMB; mb > 0 {
-		return int64(mb) << 20
+// startupMemoryMB is the limit while the service starts, before its idle
+// need can be measured (indexing a catalogue takes more than serving).
+const startupMemoryMB = 1024
+
+// memoryLimitSource says where the limit comes from: "GOMEMLIMIT",
+// "server.memory_limit_mb" or "" (derived).
+func memoryLimitSource(cfg *consortium.Config) string {
+	switch {
+	case os.Getenv("GOMEMLIMIT") != "":
+		return "GOMEMLIMIT"
+	case cfg.Server.MemoryLimitMB > 0:
+		return "server.memory_limit_mb"
 	}
-	return int64(3*cfg.Consortium.Defaults.Cache.MaxMB/2+baseMemoryMB) << 20
+	return ""
 }
 
-// setMemoryLimit sets the Go runtime's soft memory limit from the
-// configuration, unless GOMEMLIMIT is set in the environment (the runtime
-// has read it already; an operator's explicit choice wins). With the limit
-// the collector works harder as the heap nears it, instead of letting the
-// process grow to twice its live data.
+// setMemoryLimit sets the limit for start-up: the configured one, or a
+// generous one until refineMemoryLimit measures the idle need.
 func setMemoryLimit(logger *slog.Logger, cfg *consortium.Config) {
-	if v := os.Getenv("GOMEMLIMIT"); v != "" {
-		logger.Info("memory limit from the environment", "GOMEMLIMIT", v)
+	switch memoryLimitSource(cfg) {
+	case "GOMEMLIMIT":
+		logger.Info("memory limit from the environment", "GOMEMLIMIT", os.Getenv("GOMEMLIMIT"))
+	case "server.memory_limit_mb":
+		debug.SetMemoryLimit(int64(cfg.Server.MemoryLimitMB) << 20)
+		logger.Info("memory limit", "mb", cfg.Server.MemoryLimitMB, "from", "server.memory_limit_mb")
+	default:
+		cache := int64(cfg.Consortium.Defaults.Cache.MaxMB) << 20
+		debug.SetMemoryLimit(max(startupMemoryMB<<20, 2*cache))
+	}
+}
+
+// refineMemoryLimit, once the service is ready and idle, sets the derived
+// limit: the Go memory it uses now, after a collection, plus 1.5 times the
+// cache budget. It does nothing when the limit was configured.
+func refineMemoryLimit(logger *slog.Logger, cfg *consortium.Config) {
+	if memoryLimitSource(cfg) != "" {
 		return
 	}
-	limit := memoryLimit(cfg)
+	runtime.GC()
+	debug.FreeOSMemory()
+	idle := goMemory()
+	cache := int64(cfg.Consortium.Defaults.Cache.MaxMB) << 20
+	limit := idle + cache*3/2
 	debug.SetMemoryLimit(limit)
-	logger.Info("memory limit", "mb", limit>>20, "from", map[bool]string{true: "server.memory_limit_mb", false: "cache.max_mb"}[cfg.Server.MemoryLimitMB > 0])
+	logger.Info("memory limit", "mb", limit>>20, "idle_mb", idle>>20, "cache_mb", cache>>20,
+		"from", "idle need + 1.5 × cache.max_mb")
+}
+
+// goMemory is the memory the Go runtime holds from the OS, as its memory
+// limit counts it.
+func goMemory() int64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64() - s[1].Value.Uint64())
 }

@@ -246,6 +246,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}()
 	defer func() { stopDeliveries(); <-delivered }()
 	srv.SetReady(true)
+	refineMemoryLimit(logger, cfg)
 
 	fmt.Fprintf(stdout, "Commonshelf is serving %s (%d members) at %s/\n  try: curl '%s/api/v1/search?q=hunger+games'\n",
 		cfg.Consortium.Name, len(members), base, base)
