@@ -48,6 +48,10 @@ func (s *Server) findWork(ctx *fasthttp.RequestCtx) (p pageRequest, res *federat
 	sctx, cancel := context.WithTimeout(context.Background(), req.Timeout+gatewaySearchGrace)
 	defer cancel()
 	resp, err := s.engine.Search(sctx, req)
+	if errors.Is(err, federate.ErrOverloaded) {
+		overloaded(ctx) // its Retry-After
+		return p, nil, fasthttp.StatusServiceUnavailable, s.web.r.Localize(p.lang, "error.busy")
+	}
 	if err != nil {
 		return p, nil, fasthttp.StatusBadRequest, "the search could not be run: " + err.Error()
 	}

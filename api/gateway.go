@@ -246,6 +246,11 @@ func (s *Server) handleGateway(ctx *fasthttp.RequestCtx, params []string) {
 	defer cancel()
 	resp, err := s.engine.Search(sctx, req)
 	if err != nil {
+		if errors.Is(err, federate.ErrOverloaded) {
+			overloaded(ctx) // its Retry-After
+			problem(fasthttp.StatusServiceUnavailable, r.Localize(p.lang, "error.busy"))
+			return
+		}
 		var re *federate.RequestError
 		if errors.As(err, &re) {
 			problem(fasthttp.StatusBadRequest, r.Localize(p.lang, "error.query.nopos", re.Message))
@@ -316,6 +321,13 @@ func (s *Server) listResultsPage(ctx *fasthttp.RequestCtx, p pageRequest, proble
 	if m := p.scopeMembers(); len(m) == 1 {
 		q.Institution = m[0]
 	}
+	release, ok := s.engine.Admit() // one bound for every costly search
+	if !ok {
+		overloaded(ctx) // its Retry-After
+		problem(fasthttp.StatusServiceUnavailable, r.Localize(p.lang, "error.busy"))
+		return
+	}
+	defer release()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := s.lists.Search(sctx, q)

@@ -414,6 +414,12 @@ func (s *Server) handleListSearch(ctx *fasthttp.RequestCtx, _ []string) {
 		writeError(ctx, &apiError{Status: fasthttp.StatusUnauthorized, Code: CodeUnauthorized, Message: "the API key is not valid"})
 		return
 	}
+	release, ok := s.engine.Admit() // one bound for every costly search
+	if !ok {
+		writeError(ctx, overloaded(ctx))
+		return
+	}
+	defer release()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := s.lists.Search(sctx, q)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"runtime"
 	"strconv"
 	"time"
 
@@ -65,46 +64,39 @@ func (s *Server) operatorOnly(op operatorAccess, what string) *apiError {
 // operators reach. It may be called once, beside Serve.
 func (s *Server) ServeOperator(ln net.Listener) error { return s.opSrv.Serve(ln) }
 
-// DefaultMaxSearches is the bound on searches in flight when the
-// configuration sets none: 4 per core, at least 8 — enough to keep the
-// cores busy while searches wait on members that answer in milliseconds,
-// few enough that an answered search does not wait long behind the others
-// (make bench's overload: at twice the saturation rate on 2 cores, answered
-// p99 64 ms with 4 in flight, 177 ms with 8, 448 ms with 16). Members that
-// take hundreds of milliseconds need more: about searches/s × their latency.
-func DefaultMaxSearches() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
-
-// searchRoutes are the routes whose work grows with the query: they take a
-// slot of the front-door bound, or are refused when none is free.
+// searchRoutes are the routes whose work grows with the query: each
+// request holds a place at the front door while it is handled (see admit).
 var searchRoutes = map[string]bool{"search": true, "list_search": true, "export": true, "gateway": true,
 	"request_form": true, "list_add": true} // the actions find their work with a search
 
-// retryAfter is what a shed request is told to wait.
-const retryAfter = time.Second
+// doorPerSearch is how many search requests may be in the handlers per
+// search slot of the engine. The engine's bound decides which searches
+// ask the members; this wider one only keeps requests that will be
+// refused, or answered from the cache, from piling up in the handlers
+// when more arrive than the cores can take (their memory and scheduling
+// slowed everything, answered searches included).
+const doorPerSearch = 8
 
-// admit takes a search slot for a request of route rt, without waiting:
-// release gives it back (a no-op for a request that needs none); ok is
-// false when every slot is taken and the request must be shed. A gateway
-// page without a query searches nothing and needs no slot.
+// admit takes a place at the front door for a request of route rt without
+// waiting: release gives it back (a no-op for a request that needs none);
+// ok is false when every place is taken. A gateway page without a query
+// searches nothing and needs none.
 func (s *Server) admit(ctx *fasthttp.RequestCtx, rt string) (release func(), ok bool) {
-	if !searchRoutes[rt] || (rt == "gateway" && len(ctx.URI().QueryString()) == 0) {
+	if s.door == nil || !searchRoutes[rt] || (rt == "gateway" && len(ctx.URI().QueryString()) == 0) {
 		return func() {}, true
 	}
 	select {
-	case s.searches <- struct{}{}:
-		return func() { <-s.searches }, true
+	case s.door <- struct{}{}:
+		return func() { <-s.door }, true
 	default:
-		s.metrics.shed.Inc()
 		return nil, false
 	}
 }
 
-// shed answers a request refused for lack of a search slot: 503 with
-// Retry-After, at once, as a page on browser routes.
+// shed answers a request refused at the front door: 503 with Retry-After,
+// at once, as a page on browser routes.
 func (s *Server) shed(ctx *fasthttp.RequestCtx, rt string) {
-	ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
-	e := &apiError{Status: fasthttp.StatusServiceUnavailable, Code: CodeOverloaded,
-		Message: fmt.Sprintf("the service is answering %d searches already; try again in a second", cap(s.searches))}
+	e := overloaded(ctx)
 	if htmlRoutes[rt] {
 		p, _ := s.readPage(ctx, "")
 		msg := s.web.r.Localize(p.lang, "error.busy")
@@ -112,4 +104,16 @@ func (s *Server) shed(ctx *fasthttp.RequestCtx, rt string) {
 		return
 	}
 	writeError(ctx, e)
+}
+
+// retryAfter is what a search refused for lack of a slot is told to wait.
+const retryAfter = time.Second
+
+// overloaded is the answer to a search refused because the engine is
+// already running as many as it may (federate.ErrOverloaded): 503 with
+// Retry-After, at once. It sets the header on ctx.
+func overloaded(ctx *fasthttp.RequestCtx) *apiError {
+	ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
+	return &apiError{Status: fasthttp.StatusServiceUnavailable, Code: CodeOverloaded,
+		Message: "the service is answering as many searches as it can at once; try again in a second"}
 }

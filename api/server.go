@@ -5,7 +5,6 @@ package api
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -59,11 +58,11 @@ type Server struct {
 	publicURL string
 	// mounts are handlers of whole path prefixes (see Mount).
 	mounts []mount
-	// searches holds a token per search being answered: the front-door
-	// bound (see admit).
-	searches chan struct{}
 	// opSrv serves the operator listener (see ServeOperator).
 	opSrv *fasthttp.Server
+	// door holds a place per search request being handled (see admit);
+	// nil: no bound (the engine has none).
+	door chan struct{}
 }
 
 // mount is a handler serving every path under prefix.
@@ -103,7 +102,9 @@ func New(logger *slog.Logger, cfg *consortium.Config, engine *federate.Engine, r
 	}
 	s.web = g
 	s.prom = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	s.searches = make(chan struct{}, cmp.Or(cfg.Server.MaxSearches, DefaultMaxSearches()))
+	if n := engine.MaxSearches(); n > 0 {
+		s.door = make(chan struct{}, doorPerSearch*n)
+	}
 	s.srv = s.newHTTPServer(s.Handler())
 	s.opSrv = s.newHTTPServer(func(ctx *fasthttp.RequestCtx) {
 		ctx.SetUserValue(operatorListener, true)
@@ -505,6 +506,10 @@ func (s *Server) handleSearch(ctx *fasthttp.RequestCtx, _ []string) {
 	// A RequestCtx is no request context: it has no deadline and is
 	// cancelled only at shutdown. The engine sets the deadline.
 	resp, err := s.engine.Search(context.Background(), req)
+	if errors.Is(err, federate.ErrOverloaded) {
+		writeError(ctx, overloaded(ctx))
+		return
+	}
 	if err != nil {
 		writeError(ctx, fromEngine(err))
 		return
@@ -713,7 +718,6 @@ func (s *Server) handleIndex(ctx *fasthttp.RequestCtx, _ []string) {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	shed     prometheus.Counter
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -726,10 +730,7 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route"}),
 	}
-	m.shed = prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: "commonshelf", Name: "searches_shed_total", Help: "Searches refused with 503 because the bound on searches in flight was reached.",
-	})
-	reg.MustRegister(m.requests, m.latency, m.shed)
+	reg.MustRegister(m.requests, m.latency)
 	return m
 }
 

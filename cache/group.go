@@ -214,5 +214,8 @@ func (g *Group[V]) logFillError(msg, key string, err error) {
 		g.log.Error(msg, "key", key, "panic", pe.Value, "stack", string(pe.Stack))
 		return
 	}
-	g.log.Warn(msg, "key", key, "err", err)
+	// A fill fails only when its caller went away or it was refused for
+	// lack of capacity (members' failures are part of its value): under
+	// load that is frequent and expected.
+	g.log.Debug(msg, "key", key, "err", err)
 }

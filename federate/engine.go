@@ -79,6 +79,9 @@ type EngineConfig struct {
 	MinFetch int
 	// Cache configures the hot-query cache; the zero value turns it off.
 	Cache CacheConfig
+	// MaxSearches bounds the searches asking the members at once (see
+	// Admit); one past it fails at once with ErrOverloaded. 0: no bound.
+	MaxSearches int
 }
 
 // Engine fans a query out to the members, merges and ranks their answers.
@@ -95,6 +98,8 @@ type Engine struct {
 	group    *cache.Group[*window]
 	cacheCfg CacheConfig
 	window   int
+	// slots holds a token per search asking the members (nil: unbounded).
+	slots chan struct{}
 }
 
 // member is a Member with its runtime state.
@@ -124,6 +129,9 @@ func NewEngine(logger *slog.Logger, cfg EngineConfig, metrics *Metrics, members 
 		cfg.MinFetch = 50
 	}
 	e := &Engine{log: logger, cfg: cfg, byID: make(map[string]*member), metrics: metrics}
+	if cfg.MaxSearches > 0 {
+		e.slots = make(chan struct{}, cfg.MaxSearches)
+	}
 	if cc := cfg.Cache; cc.TTL > 0 {
 		if cc.Window <= 0 {
 			cc.Window = defaultCacheWindow
@@ -328,6 +336,11 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Response, error) {
 	if e.group != nil && req.Offset+req.Limit <= e.window {
 		return e.searchCached(ctx, req)
 	}
+	release, ok := e.Admit()
+	if !ok {
+		return nil, ErrOverloaded
+	}
+	defer release()
 	start := time.Now()
 	pages, statuses := e.FanOut(ctx, req)
 	resp := pageWorks(req, annotate(rankWorks(req, pages, e.memberOrder(req.Home)), e.courses), nil)

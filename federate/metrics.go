@@ -14,6 +14,7 @@ type Metrics struct {
 	outcomes *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	breaker  *prometheus.GaugeVec
+	shedded  prometheus.Counter
 	cache    *cache.Metrics
 }
 
@@ -34,7 +35,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "A member's circuit breaker: 0 closed, 1 half-open, 2 open.",
 		}, []string{"member"}),
 	}
-	reg.MustRegister(m.outcomes, m.latency, m.breaker)
+	m.shedded = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "commonshelf", Name: "searches_shed_total",
+		Help: "Searches refused because the bound on searches in flight was reached.",
+	})
+	reg.MustRegister(m.outcomes, m.latency, m.breaker, m.shedded)
 	m.cache = cache.NewMetrics(reg, "search")
 	return m
 }
@@ -55,6 +60,13 @@ func (m *Metrics) memberOutcome(member, status string, took time.Duration) {
 	if status == StatusOK || status == StatusError || status == StatusTimeout {
 		m.latency.WithLabelValues(member).Observe(took.Seconds())
 	}
+}
+
+func (m *Metrics) shed() {
+	if m == nil {
+		return
+	}
+	m.shedded.Inc()
 }
 
 func (m *Metrics) breakerState(member string, s gobreaker.State) {

@@ -178,6 +178,9 @@ func (e *Engine) searchCached(ctx context.Context, req Request) (*Response, erro
 			e.log.Error("search panicked", "q", req.Query.Canonical(), "panic", pe.Value, "stack", string(pe.Stack))
 			return nil, fmt.Errorf("search %q: %w", req.Query.Canonical(), err)
 		}
+		if errors.Is(err, ErrOverloaded) {
+			return nil, ErrOverloaded
+		}
 		// The caller gave up waiting: as for an uncached search, every
 		// member is reported skipped.
 		resp := &Response{Results: []Result{}, Facets: []Facet{}, Partial: true, TookMS: time.Since(start).Milliseconds()}
@@ -222,6 +225,11 @@ func (e *Engine) searchCached(ctx context.Context, req Request) (*Response, erro
 // completeOnly, a partial answer is returned but not cached.
 func (e *Engine) windowFill(key string, wreq Request, completeOnly bool) cache.Fill[*window] {
 	return func(ctx context.Context) (cache.Item[*window], error) {
+		release, ok := e.Admit()
+		if !ok {
+			return cache.Item[*window]{}, ErrOverloaded
+		}
+		defer release()
 		w := e.fillWindow(ctx, wreq)
 		if err := ctx.Err(); err != nil {
 			// The caller who asked went away (only a bypassing caller's

@@ -168,6 +168,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// which is also what invalidates answers made under the old one.
 		Cache: federate.CacheConfig{TTL: cc.TTL, PartialTTL: cc.PartialTTL, StaleGrace: cc.StaleGrace,
 			MaxEntries: cc.MaxEntries, MaxBytes: answerBytes},
+		MaxSearches: cmp.Or(cfg.Server.MaxSearches, federate.DefaultMaxSearches()),
 	}, federate.NewMetrics(reg), members)
 	if err != nil {
 		return err

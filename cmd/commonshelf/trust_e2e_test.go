@@ -376,14 +376,17 @@ func TestTheOperatorAddressNeedsNoKey(t *testing.T) {
 }
 
 func TestSearchesPastTheBoundAreShedAtOnceWithRetryAfter(t *testing.T) {
-	// West's Solr holds every search until the test lets it go.
+	// West's Solr holds every search for "held…" until the test lets it
+	// go, and answers the others at once.
 	var arrived atomic.Int32
 	release := make(chan struct{})
 	solr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived.Add(1)
-		select {
-		case <-release:
-		case <-r.Context().Done():
+		if strings.Contains(r.URL.RawQuery, "held") {
+			arrived.Add(1)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"responseHeader":{"status":0},"response":{"numFound":0,"start":0,"docs":[]}}`)
@@ -396,6 +399,9 @@ func TestSearchesPastTheBoundAreShedAtOnceWithRetryAfter(t *testing.T) {
 	cmd, base := startServer(t, cfg, data)
 	defer stopServer(cmd)
 
+	if code, b := send(t, http.MethodGet, base+"/api/v1/search?q=warm", "", nil); code != 200 {
+		t.Fatalf("a search before the slots are taken: %d %s", code, b)
+	}
 	held := make(chan int, 2)
 	for i := range 2 {
 		go func() {
@@ -422,9 +428,15 @@ func TestSearchesPastTheBoundAreShedAtOnceWithRetryAfter(t *testing.T) {
 			t.Fatalf("%s: %s", path, b)
 		}
 	}
-	// What does not search is still answered.
-	if code, _ := send(t, http.MethodGet, base+"/healthz", "", nil); code != 200 {
-		t.Fatalf("healthz while searches are held: %d", code)
+	// What does not ask the members is still answered: an answer in the
+	// cache, and what does not search at all.
+	if code, b := send(t, http.MethodGet, base+"/api/v1/search?q=warm", "", nil); code != 200 || !strings.Contains(string(b), `"cached":true`) {
+		t.Fatalf("a cached search while the slots are taken: %d %.200s", code, b)
+	}
+	for _, path := range []string{"/healthz", "/api/v1/lists/north/none", "/"} {
+		if code, _ := send(t, http.MethodGet, base+path, "", nil); code == http.StatusServiceUnavailable {
+			t.Fatalf("%s while searches are held: %d", path, code)
+		}
 	}
 	letGo()
 	for range 2 {
