@@ -278,16 +278,11 @@ func storedFiles(t *testing.T, data string) []string {
 // vmRSS is a process's resident memory in bytes, from /proc.
 func vmRSS(t *testing.T, pid int) int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatalf("reading the server's memory: %v", err)
-	}
-	m := regexp.MustCompile(`(?m)^VmRSS:\s+(\d+) kB$`).FindSubmatch(b)
-	if m == nil {
+	rss := rssOf(pid)
+	if rss == 0 {
 		t.Fatalf("no VmRSS in /proc/%d/status", pid)
 	}
-	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	return kb << 10
+	return rss
 }
 
 // heapInuse is the server's go_memstats_heap_inuse_bytes, from /metrics.
