@@ -73,6 +73,7 @@ fuzz:
 	$(GO) test ./connectors/sru -run '^$$' -fuzz '^FuzzParseResponse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./index/files -run '^$$' -fuzz '^FuzzCleanName$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./index/files -run '^$$' -fuzz '^FuzzDetect$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./index/files -run '^$$' -fuzz '^FuzzNameFor$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./cmd/commonshelf -run '^$$' -fuzz '^FuzzHTTP$$' -fuzztime $(FUZZTIME)
 
 clean:
