@@ -194,12 +194,12 @@ func imprint(m *Record) (DataField, bool) {
 func year(m *Record) int {
 	if f, ok := imprint(m); ok {
 		for _, c := range f.Values('c') {
-			if y := firstYear(c); y != 0 {
+			if y := federate.YearOf(c); y != 0 {
 				return y
 			}
 		}
 	}
-	return firstYear(fixed(m.ControlValue("008"), 7, 11))
+	return federate.YearOf(fixed(m.ControlValue("008"), 7, 11))
 }
 
 // fixed returns character positions [from, to) of a fixed-length field, or
@@ -219,29 +219,6 @@ func fixed(s string, from, to int) string {
 		return ""
 	}
 	return s[from:to]
-}
-
-// firstYear returns the first run of exactly four digits between 1000 and
-// 2100 in s ("c2008." and "[2008?]" give 2008), or 0.
-func firstYear(s string) int {
-	for i := 0; i < len(s); {
-		if s[i] < '0' || s[i] > '9' {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-			j++
-		}
-		if j-i == 4 {
-			y := int(s[i]-'0')*1000 + int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
-			if y >= 1000 && y <= 2100 {
-				return y
-			}
-		}
-		i = j
-	}
-	return 0
 }
 
 func publisher(m *Record) string {

@@ -300,13 +300,13 @@ func TestToRecordErrors(t *testing.T) {
 	}
 }
 
-func TestFirstYear(t *testing.T) {
+func TestImprintYears(t *testing.T) {
 	for in, want := range map[string]int{
 		"c2008.": 2008, "[2008?]": 2008, "2008-": 2008, "19--": 0, "p1999, c2001": 1999,
-		"12345": 0, "0999": 0, "2101": 0, "1000": 1000, "": 0, "anno 1645": 1645,
+		"12345": 0, "0999": 0, "2101": 2101, "1000": 1000, "": 0, "anno 1645": 1645,
 	} {
-		if got := firstYear(in); got != want {
-			t.Errorf("firstYear(%q) = %d, want %d", in, got, want)
+		if got := federate.YearOf(in); got != want {
+			t.Errorf("YearOf(%q) = %d, want %d", in, got, want)
 		}
 	}
 }

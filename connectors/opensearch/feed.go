@@ -218,8 +218,8 @@ func toRecord(n *node, format string, base *url.URL) (federate.Record, bool) {
 	}
 	r.Authors = dedupe(authors)
 	r.Subjects = dedupe(subjects)
-	if r.Year = yearOf(dcDate); r.Year == 0 {
-		r.Year = yearOf(published)
+	if r.Year = federate.YearOf(dcDate); r.Year == 0 {
+		r.Year = federate.YearOf(published)
 	}
 	if r.RecordID == "" || r.Title == "" {
 		return r, false
@@ -297,30 +297,6 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
-}
-
-// yearOf is the first run of exactly four digits in s that reads as a year
-// from 1000 to 2999 ("2008-09-14", "c1998.", "Sun, 14 Sep 2008 00:00:00
-// GMT"); 0 if none.
-func yearOf(s string) int {
-	for i := 0; i < len(s); {
-		if s[i] < '0' || s[i] > '9' {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-			j++
-		}
-		if j-i == 4 {
-			y, _ := strconv.Atoi(s[i:j])
-			if y >= 1000 && y <= 2999 {
-				return y
-			}
-		}
-		i = j
-	}
-	return 0
 }
 
 // addIdentifier files a dc:identifier value under the standard number it

@@ -294,7 +294,7 @@ func toRecord(d *doc, l Links) (federate.Record, bool) {
 
 	for _, v := range [][]string{display.creationdate, addata.date, addata.risdate, search.creationdate} {
 		if len(v) > 0 {
-			if y := year(v[0]); y != 0 {
+			if y := federate.YearOf(v[0]); y != 0 {
 				r.Year = y
 				break
 			}
@@ -385,34 +385,6 @@ func oclc(s string) string {
 		return strings.TrimSpace(s[7:])
 	}
 	return s
-}
-
-// year finds the first four-digit year in a date ("c2008", "[2016]",
-// "2021-04-01", "20210401"); 0 if none.
-func year(s string) int {
-	for i := 0; i+4 <= len(s); i++ {
-		if !isDigits(s[i : i+4]) {
-			continue
-		}
-		if i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
-			continue
-		}
-		y := int(s[i]-'0')*1000 + int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
-		if y >= 1000 && y <= 2999 {
-			return y
-		}
-		i += 3
-	}
-	return 0
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // formats maps Primo resource types (display/type, addata/format) to the

@@ -130,7 +130,7 @@ func toRecordReference(raw json.RawMessage, l Links) (federate.Record, bool) {
 
 	for _, v := range [][]string{remote.Strings(display["creationdate"]), remote.Strings(addata["date"]), remote.Strings(addata["risdate"]), remote.Strings(search["creationdate"])} {
 		if len(v) > 0 {
-			if y := year(v[0]); y != 0 {
+			if y := federate.YearOf(v[0]); y != 0 {
 				r.Year = y
 				break
 			}

@@ -218,7 +218,7 @@ func toRecord(d *doc, f Fields, recordURL string) (federate.Record, bool) {
 	for i, a := range r.Authors {
 		r.Authors[i] = trimPunct(a)
 	}
-	r.Year = year(first(f.Year))
+	r.Year = federate.YearOf(first(f.Year))
 	r.Publisher = trimPunct(first(f.Publisher))
 	r.Edition = first(f.Edition)
 	r.Series = first(f.Series)
@@ -270,29 +270,6 @@ func trimPunct(s string) string {
 		}
 		s = t
 	}
-}
-
-// year finds the first four-digit year ("c2008", "[2016]", "2008-2010");
-// 0 if none.
-func year(s string) int {
-	for i := 0; i+4 <= len(s); i++ {
-		ok := true
-		for j := i; j < i+4; j++ {
-			if s[j] < '0' || s[j] > '9' {
-				ok = false
-				break
-			}
-		}
-		if !ok || (i > 0 && s[i-1] >= '0' && s[i-1] <= '9') {
-			continue
-		}
-		y := int(s[i]-'0')*1000 + int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
-		if y >= 1000 && y <= 2999 {
-			return y
-		}
-		i += 3
-	}
-	return 0
 }
 
 // formats maps VuFind-style format values (lower-cased) to the record

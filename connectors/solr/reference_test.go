@@ -114,7 +114,7 @@ func toRecordReference(raw json.RawMessage, f Fields, recordURL string) (federat
 	for i, a := range r.Authors {
 		r.Authors[i] = trimPunct(a)
 	}
-	r.Year = year(first(f.Year))
+	r.Year = federate.YearOf(first(f.Year))
 	r.Publisher = trimPunct(first(f.Publisher))
 	r.Edition = first(f.Edition)
 	r.Series = first(f.Series)

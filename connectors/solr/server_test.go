@@ -237,7 +237,7 @@ func (n *lnode) match(d fakeDoc, qf []string) bool {
 		for _, v := range d.values(f) {
 			switch {
 			case n.isRng:
-				y := year(v)
+				y := federate.YearOf(v)
 				lo, _ := strconv.Atoi(n.lo)
 				hi, err := strconv.Atoi(n.hi)
 				if err != nil {

@@ -71,7 +71,7 @@ func parseDC(raw []byte) (federate.Record, error) {
 		}
 	}
 	for _, v := range values["date"] {
-		if y := firstYear(v); y != 0 {
+		if y := federate.YearOf(v); y != 0 {
 			rec.Year = y
 			break
 		}
@@ -202,24 +202,6 @@ func isLangCode(s string) bool {
 		}
 	}
 	return true
-}
-
-// firstYear returns the first run of exactly four digits in s ("c2006." →
-// 2006, "[1952]" → 1952), or 0.
-func firstYear(s string) int {
-	run, val := 0, 0
-	for i := 0; i <= len(s); i++ {
-		if i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			run++
-			val = val*10 + int(s[i]-'0')
-			continue
-		}
-		if run == 4 && val > 0 {
-			return val
-		}
-		run, val = 0, 0
-	}
-	return 0
 }
 
 // collapse trims s and collapses runs of white space to one blank.
