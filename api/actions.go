@@ -53,7 +53,13 @@ func (s *Server) findWork(ctx *fasthttp.RequestCtx) (p pageRequest, res *federat
 		return p, nil, fasthttp.StatusServiceUnavailable, s.web.r.Localize(p.lang, "error.busy")
 	}
 	if err != nil {
-		return p, nil, fasthttp.StatusBadRequest, "the search could not be run: " + err.Error()
+		var re *federate.RequestError
+		if errors.As(err, &re) {
+			return p, nil, fasthttp.StatusBadRequest, re.Error()
+		}
+		s.log.Error("gateway action search", "err", err)
+		retryLater(ctx)
+		return p, nil, fasthttp.StatusServiceUnavailable, s.web.r.Localize(p.lang, "error.unavailable")
 	}
 	for i := range resp.Results {
 		if resp.Results[i].ID == id {

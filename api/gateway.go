@@ -257,6 +257,7 @@ func (s *Server) handleGateway(ctx *fasthttp.RequestCtx, params []string) {
 			return
 		}
 		s.log.Error("gateway search", "err", err)
+		retryLater(ctx)
 		problem(fasthttp.StatusServiceUnavailable, r.Localize(p.lang, "error.unavailable"))
 		return
 	}
@@ -321,16 +322,14 @@ func (s *Server) listResultsPage(ctx *fasthttp.RequestCtx, p pageRequest, proble
 	if m := p.scopeMembers(); len(m) == 1 {
 		q.Institution = m[0]
 	}
-	release, ok := s.engine.Admit() // one bound for every costly search
-	if !ok {
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := s.lists.Search(sctx, q)
+	if errors.Is(err, index.ErrBusy) {
 		overloaded(ctx) // its Retry-After
 		problem(fasthttp.StatusServiceUnavailable, r.Localize(p.lang, "error.busy"))
 		return
 	}
-	defer release()
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res, err := s.lists.Search(sctx, q)
 	if err != nil {
 		var qe *index.QueryError
 		if errors.As(err, &qe) {
@@ -344,6 +343,7 @@ func (s *Server) listResultsPage(ctx *fasthttp.RequestCtx, p pageRequest, proble
 			return
 		}
 		s.log.Error("gateway list search", "err", err)
+		retryLater(ctx)
 		problem(fasthttp.StatusServiceUnavailable, r.Localize(p.lang, "error.unavailable"))
 		return
 	}

@@ -414,15 +414,16 @@ func (s *Server) handleListSearch(ctx *fasthttp.RequestCtx, _ []string) {
 		writeError(ctx, &apiError{Status: fasthttp.StatusUnauthorized, Code: CodeUnauthorized, Message: "the API key is not valid"})
 		return
 	}
-	release, ok := s.engine.Admit() // one bound for every costly search
-	if !ok {
-		writeError(ctx, overloaded(ctx))
-		return
-	}
-	defer release()
+	// The list index has its own slots (one per core); a search that
+	// finds them taken for a second is refused, like a catalogue search
+	// past the engine's bound.
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := s.lists.Search(sctx, q)
+	if errors.Is(err, index.ErrBusy) {
+		writeError(ctx, overloaded(ctx))
+		return
+	}
 	if err != nil {
 		var qe *index.QueryError
 		if errors.As(err, &qe) {

@@ -89,6 +89,7 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, rt string) (release func(), ok 
 	case s.door <- struct{}{}:
 		return func() { <-s.door }, true
 	default:
+		s.metrics.doorShed.Inc()
 		return nil, false
 	}
 }
@@ -97,6 +98,12 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, rt string) (release func(), ok 
 // at once, as a page on browser routes.
 func (s *Server) shed(ctx *fasthttp.RequestCtx, rt string) {
 	e := overloaded(ctx)
+	if rt == "export" { // as the export answers its other errors
+		ctx.SetStatusCode(e.Status)
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.SetBodyString(e.Message + "\n")
+		return
+	}
 	if htmlRoutes[rt] {
 		p, _ := s.readPage(ctx, "")
 		msg := s.web.r.Localize(p.lang, "error.busy")
@@ -109,11 +116,16 @@ func (s *Server) shed(ctx *fasthttp.RequestCtx, rt string) {
 // retryAfter is what a search refused for lack of a slot is told to wait.
 const retryAfter = time.Second
 
+// retryLater sets the Retry-After of a 503.
+func retryLater(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
+}
+
 // overloaded is the answer to a search refused because the engine is
 // already running as many as it may (federate.ErrOverloaded): 503 with
 // Retry-After, at once. It sets the header on ctx.
 func overloaded(ctx *fasthttp.RequestCtx) *apiError {
-	ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
+	retryLater(ctx)
 	return &apiError{Status: fasthttp.StatusServiceUnavailable, Code: CodeOverloaded,
 		Message: "the service is answering as many searches as it can at once; try again in a second"}
 }

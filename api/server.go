@@ -718,6 +718,7 @@ func (s *Server) handleIndex(ctx *fasthttp.RequestCtx, _ []string) {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	doorShed prometheus.Counter
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -730,7 +731,11 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route"}),
 	}
-	reg.MustRegister(m.requests, m.latency)
+	m.doorShed = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "commonshelf", Name: "front_door_shed_total",
+		Help: "Search requests refused at the front door (503) because it was full.",
+	})
+	reg.MustRegister(m.requests, m.latency, m.doorShed)
 	return m
 }
 

@@ -15,8 +15,8 @@ import (
 // and who may see its operational data. After Load every field holds a
 // usable value or says plainly what its zero value means.
 type Server struct {
-	// MaxSearches bounds the searches asking the members (a cache miss)
-	// or searching the resource lists at once; one more is refused at once
+	// MaxSearches bounds the searches asking the members (a cache miss, a
+	// refresh, a page deeper than the cache) at once; one more is refused at once
 	// with 503 and Retry-After instead of queueing behind the others, while
 	// answers from the cache need no slot. 0 (left out): 4 per core the
 	// process may use (GOMAXPROCS), at least 8.

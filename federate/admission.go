@@ -14,9 +14,7 @@ var ErrOverloaded = errors.New("the service is answering as many searches as it 
 // Admit takes one of the engine's search slots without waiting: release
 // gives it back; ok is false when every slot is taken. A search that asks
 // the members (a cache miss, a refresh, a page deeper than the cache) holds
-// a slot while it does; an answer from the cache needs none. Other costly
-// searches of the service (the resource lists') take their slots here too,
-// so that one bound covers them all.
+// a slot while it does; an answer from the cache needs none.
 func (e *Engine) Admit() (release func(), ok bool) {
 	if e.slots == nil {
 		return func() {}, true
@@ -25,7 +23,6 @@ func (e *Engine) Admit() (release func(), ok bool) {
 	case e.slots <- struct{}{}:
 		return func() { <-e.slots }, true
 	default:
-		e.metrics.shed()
 		return nil, false
 	}
 }

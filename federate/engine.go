@@ -338,6 +338,7 @@ func (e *Engine) Search(ctx context.Context, req Request) (*Response, error) {
 	}
 	release, ok := e.Admit()
 	if !ok {
+		e.metrics.shed()
 		return nil, ErrOverloaded
 	}
 	defer release()

@@ -179,6 +179,7 @@ func (e *Engine) searchCached(ctx context.Context, req Request) (*Response, erro
 			return nil, fmt.Errorf("search %q: %w", req.Query.Canonical(), err)
 		}
 		if errors.Is(err, ErrOverloaded) {
+			e.metrics.shed() // counted here: a refused refresh refuses nobody
 			return nil, ErrOverloaded
 		}
 		// The caller gave up waiting: as for an uncached search, every

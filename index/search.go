@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
@@ -299,10 +300,26 @@ func (s *Store) request(q ListQuery) (*bleve.SearchRequest, query.Query, string,
 	return req, text, canonical, nil
 }
 
-// runInSlot runs req in a search slot, waiting for one no longer than ctx
-// allows; the slot is released however run ends, panics included.
+// ErrBusy is a list search that found every search slot taken for
+// MaxSlotWait: the caller should try again shortly.
+var ErrBusy = errors.New("every list search slot stayed taken")
+
+// MaxSlotWait is how long a list search waits for a search slot (one per
+// core) before it gives up with ErrBusy: a short queue smooths bursts, a
+// long one would only make every search slow.
+const MaxSlotWait = time.Second
+
+// runInSlot runs req in a search slot, waiting for one no longer than
+// MaxSlotWait or ctx allow; the slot is released however run ends, panics
+// included.
 func (s *Store) runInSlot(ctx context.Context, req *bleve.SearchRequest, text query.Query) (*bleve.SearchResult, map[string]*search.DocumentMatch, error) {
-	if err := s.sem.Acquire(ctx, 1); err != nil {
+	wctx, cancel := context.WithTimeout(ctx, MaxSlotWait)
+	err := s.sem.Acquire(wctx, 1)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil { // the wait ran out, not the caller's time
+			return nil, nil, fmt.Errorf("search lists: %w for %s", ErrBusy, MaxSlotWait)
+		}
 		return nil, nil, fmt.Errorf("search lists: waiting for a slot: %w", err)
 	}
 	defer s.sem.Release(1)

@@ -246,8 +246,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		requests.NewDeliverer(logger, requests.DelivererConfig{Outbox: reqs, Targets: targets}).Run(dctx)
 	}()
 	defer func() { stopDeliveries(); <-delivered }()
-	srv.SetReady(true)
+	// Measured before any search: what the service needs when idle.
 	refineMemoryLimit(logger, cfg)
+	srv.SetReady(true)
 
 	fmt.Fprintf(stdout, "Commonshelf is serving %s (%d members) at %s/\n  try: curl '%s/api/v1/search?q=hunger+games'\n",
 		cfg.Consortium.Name, len(members), base, base)

@@ -412,9 +412,9 @@ func TestSearchesPastTheBoundAreShedAtOnceWithRetryAfter(t *testing.T) {
 	for arrived.Load() < 2 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	// Both slots are taken: a third search, a list search and a gateway
-	// search are refused at once, not queued.
-	for _, path := range []string{"/api/v1/search?q=third", "/api/v1/lists/search?q=chemistry", "/?q=third"} {
+	// Both slots are taken: a third search, from the API, the gateway page
+	// or an export, is refused at once, not queued.
+	for _, path := range []string{"/api/v1/search?q=third", "/?q=third", "/export/ris?q=third&id=x"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
@@ -433,7 +433,7 @@ func TestSearchesPastTheBoundAreShedAtOnceWithRetryAfter(t *testing.T) {
 	if code, b := send(t, http.MethodGet, base+"/api/v1/search?q=warm", "", nil); code != 200 || !strings.Contains(string(b), `"cached":true`) {
 		t.Fatalf("a cached search while the slots are taken: %d %.200s", code, b)
 	}
-	for _, path := range []string{"/healthz", "/api/v1/lists/north/none", "/"} {
+	for _, path := range []string{"/healthz", "/api/v1/lists/north/none", "/", "/api/v1/lists/search?q=chemistry"} {
 		if code, _ := send(t, http.MethodGet, base+path, "", nil); code == http.StatusServiceUnavailable {
 			t.Fatalf("%s while searches are held: %d", path, code)
 		}
