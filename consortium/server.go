@@ -22,9 +22,10 @@ type Server struct {
 	// process may use (GOMAXPROCS), at least 8.
 	MaxSearches int
 	// MemoryLimitMB is the Go runtime's soft memory limit (GOMEMLIMIT), in
-	// megabytes. 0 (left out): the Go memory the service holds when ready
-	// and idle, measured then, plus 1.5 times cache.max_mb. A GOMEMLIMIT set
-	// in the environment takes precedence over both.
+	// megabytes. 0 (left out): the Go memory the service holds when it is
+	// open and idle, measured then, plus 1.5 times cache.max_mb, and at
+	// least cache.max_mb + 64 MB. A GOMEMLIMIT set in the environment takes
+	// precedence over both.
 	MemoryLimitMB int
 	// Operator says who may read operational data.
 	Operator Operator
