@@ -441,20 +441,31 @@ func plural(n int, word string) string {
 // constant time, returning the matching key's role. An empty token never
 // matches.
 func (i *Institution) KeyRole(token string) (role string, ok bool) {
-	if token == "" {
+	k := matchKey(token, len(i.APIKeys), func(j int) string { return i.APIKeys[j].SHA256 })
+	if k < 0 {
 		return "", false
 	}
+	return cmp.Or(i.APIKeys[k].Role, RoleAdmin), true
+}
+
+// matchKey hashes token with SHA-256 and compares the digest, in constant
+// time, with each of the n hex digests digest(0..n-1): the index of the
+// first that matches, -1 for none (and for an empty token). It looks at
+// every digest whichever matches, so the time taken does not say which.
+func matchKey(token string, n int, digest func(int) string) int {
+	if token == "" {
+		return -1
+	}
 	sum := sha256.Sum256([]byte(token))
-	for _, k := range i.APIKeys {
-		want, err := hex.DecodeString(k.SHA256)
+	found := -1
+	for i := range n {
+		want, err := hex.DecodeString(digest(i))
 		if err != nil || len(want) != sha256.Size {
 			continue
 		}
-		// Keep looking after a match so the time taken does not depend on
-		// which key matched.
-		if subtle.ConstantTimeCompare(sum[:], want) == 1 && !ok {
-			role, ok = cmp.Or(k.Role, RoleAdmin), true
+		if subtle.ConstantTimeCompare(sum[:], want) == 1 && found < 0 {
+			found = i
 		}
 	}
-	return role, ok
+	return found
 }

@@ -43,7 +43,7 @@ func Load(path string) (*Config, error) {
 // In the file, a key with an empty value (`key:` or `key: ~`) is the same as
 // leaving the key out.
 func Parse(data []byte, file, baseDir string) (*Config, error) {
-	p := &parser{file: file, baseDir: baseDir, locks: map[string]string{}, lines: map[string]int{}}
+	p := &parser{file: file, baseDir: baseDir, locks: map[string]string{}, lines: map[string]int{}, keyOwner: map[string]keyPlace{}}
 	var c *Config
 	if root := p.document(data); root != nil {
 		c = p.config(root)
@@ -650,7 +650,6 @@ func (p *parser) institutions(n *yaml.Node) []Institution {
 	items, _ := p.list(n, path)
 	insts := make([]Institution, 0, len(items))
 	firstLine := map[string]int{}
-	p.keyOwner = map[string]keyPlace{}
 	p.ltiOwner = map[string]int{}
 	for i, item := range items {
 		label := fmt.Sprintf("#%d", i+1)
@@ -1036,6 +1035,31 @@ func (p *parser) optionScalar(n *yaml.Node, path string) (any, bool) {
 	return n.Value, true
 }
 
+// keyDigest reads the sha256 of a key entry at path ip: 64 hex digits,
+// lower-cased, given to no other key in the file (owner names who holds
+// it: an institution id, or "" for the operator).
+func (p *parser) keyDigest(m mapping, ip, owner string) (string, bool) {
+	sum, sn, ok := p.required(m, "sha256", ip)
+	if !ok {
+		return "", false
+	}
+	if !hexPattern.MatchString(sum) {
+		p.add(sn, join(ip, "sha256"), "must be 64 hex digits (the SHA-256 of the token, e.g. from sha256sum), got %d characters", len(sum))
+		return "", false
+	}
+	sum = strings.ToLower(sum)
+	if prev, dup := p.keyOwner[sum]; dup {
+		who := "institution " + prev.inst
+		if prev.inst == "" {
+			who = "the operator"
+		}
+		p.add(sn, join(ip, "sha256"), "the same key is already given to %s on line %d; each key must be unique", who, prev.line)
+		return "", false
+	}
+	p.keyOwner[sum] = keyPlace{inst: owner, line: sn.Line}
+	return sum, true
+}
+
 func (p *parser) apiKeys(n *yaml.Node, path, inst string) []APIKey {
 	items, _ := p.list(n, path)
 	var keys []APIKey
@@ -1046,20 +1070,7 @@ func (p *parser) apiKeys(n *yaml.Node, path, inst string) []APIKey {
 			continue
 		}
 		k := APIKey{Role: RoleAdmin}
-		sum, sn, ok := p.required(m, "sha256", ip)
-		if ok && !hexPattern.MatchString(sum) {
-			p.add(sn, join(ip, "sha256"), "must be 64 hex digits (the SHA-256 of the token, e.g. from sha256sum), got %d characters", len(sum))
-			ok = false
-		}
-		if ok {
-			k.SHA256 = strings.ToLower(sum)
-			if prev, dup := p.keyOwner[k.SHA256]; dup {
-				p.add(sn, join(ip, "sha256"), "the same key is already given to institution %s on line %d; each key must be unique", prev.inst, prev.line)
-				ok = false
-			} else {
-				p.keyOwner[k.SHA256] = keyPlace{inst: inst, line: sn.Line}
-			}
-		}
+		k.SHA256, ok = p.keyDigest(m, ip, inst)
 		if rn := m.get("role"); present(rn) {
 			role, rok := p.str(rn, join(ip, "role"))
 			switch {

@@ -1,9 +1,6 @@
 package consortium
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"net"
 	"strconv"
 
@@ -53,19 +50,7 @@ type Operator struct {
 // and compares the digest with every key in constant time. An empty token
 // never matches.
 func (o *Operator) IsKey(token string) bool {
-	if token == "" {
-		return false
-	}
-	sum := sha256.Sum256([]byte(token))
-	found := 0
-	for _, k := range o.KeySHA256 {
-		want, err := hex.DecodeString(k)
-		if err != nil || len(want) != sha256.Size {
-			continue
-		}
-		found |= subtle.ConstantTimeCompare(sum[:], want)
-	}
-	return found == 1
+	return matchKey(token, len(o.KeySHA256), func(i int) string { return o.KeySHA256[i] }) >= 0
 }
 
 // server reads the top-level server block.
@@ -106,15 +91,9 @@ func (p *parser) server(n *yaml.Node, s *Server) {
 			if !ok {
 				continue
 			}
-			sum, sn, ok := p.required(km, "sha256", ip)
-			if !ok {
-				continue
+			if sum, ok := p.keyDigest(km, ip, ""); ok {
+				s.Operator.KeySHA256 = append(s.Operator.KeySHA256, sum)
 			}
-			if !hexPattern.MatchString(sum) {
-				p.add(sn, join(ip, "sha256"), "must be 64 hex digits (the SHA-256 of the token, e.g. from sha256sum), got %d characters", len(sum))
-				continue
-			}
-			s.Operator.KeySHA256 = append(s.Operator.KeySHA256, toLowerHex(sum))
 		}
 	}
 	if ln := om.get("listen"); present(ln) {
@@ -138,16 +117,6 @@ func (p *parser) server(n *yaml.Node, s *Server) {
 			s.Operator.Open = v
 		}
 	}
-}
-
-func toLowerHex(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'F' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // isUnspecified reports whether host is an address meaning every

@@ -63,3 +63,13 @@ func TestServerBlock(t *testing.T) {
 		})
 	}
 }
+
+func TestAnOperatorKeyIsNoInstitutionsKey(t *testing.T) {
+	sum := sha256.Sum256([]byte("shared-token"))
+	d := hex.EncodeToString(sum[:])
+	cfg := "server: {operator: {keys: [{sha256: " + d + "}]}}\n" + serverBase + "    api_keys: [{sha256: " + d + "}]\n"
+	_, err := Parse([]byte(cfg), "c.yaml", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "already given to the operator on line 1") {
+		t.Fatalf("an institution key equal to the operator's: %v", err)
+	}
+}

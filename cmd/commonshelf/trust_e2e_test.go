@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -158,7 +159,7 @@ func TestAStudentKeyFindsPublishedListsOfItsInstitutionButNoDrafts(t *testing.T)
 		{"an instructor key of north", demo.APIKey("north", "instructor"), "zym-draft zym-members zym-public"},
 	} {
 		got := found(c.key)
-		sortStrings(got)
+		slices.Sort(got)
 		if strings.Join(got, " ") != c.want {
 			t.Errorf("%s finds %v, want %s", c.who, got, c.want)
 		}
@@ -167,14 +168,6 @@ func TestAStudentKeyFindsPublishedListsOfItsInstitutionButNoDrafts(t *testing.T)
 	// search now agree.
 	if code, _ := send(t, http.MethodGet, base+"/api/v1/lists/north/zym-draft", demo.APIKey("north", "student"), nil); code != http.StatusNotFound {
 		t.Fatalf("a student GETs north's draft: %d", code)
-	}
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
 	}
 }
 
